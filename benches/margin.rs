@@ -1,0 +1,80 @@
+//! Margin circuit: constraint synthesis, Groth16 prove and verify (default K = 8, M = 8).
+
+use ark_bn254::Bn254;
+use ark_groth16::{prepare_verifying_key, Groth16};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use ark_std::rand::SeedableRng;
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand_chacha::ChaCha20Rng;
+use zkmargin_circuits::{
+    r1cs::{MarginCircuit, MarginPrivate},
+    Account, Blinding, Commitment, Fr, MarginPublic, MarginWeights, Prices, MARKETS, TOKENS,
+};
+
+fn circuit() -> MarginCircuit {
+    let account = Account {
+        id: 42,
+        nonce: 7,
+        tokens: [10_000, -2_000, 3_000, 0, 500, -100, 7, 1],
+        quote: 1_000_000,
+        positions: [5, -3, 0, 2, -1, 1, 0, 4],
+        blinding: Blinding(Fr::from(123_456_789u64)),
+    };
+    let prices = Prices {
+        tokens: [3_000_000_000; TOKENS],
+        markets: [570_000_000_000; MARKETS],
+    };
+    let weights = MarginWeights {
+        asset_weight_ppm: [830_000; TOKENS],
+        liability_weight_ppm: [1_200_000; TOKENS],
+        maintenance_ppm: [30_000; MARKETS],
+    };
+    let status = account.status(&weights, &prices, 1_000_000);
+    MarginCircuit {
+        public: MarginPublic {
+            commitment: Commitment::of(&account),
+            status,
+            tau_ppm: 1_000_000,
+            prices,
+            weights,
+        },
+        private: Some(MarginPrivate { account }),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+        MarginCircuit::for_setup(),
+        &mut rng,
+    )
+    .unwrap();
+    let pvk = prepare_verifying_key(&pk.vk);
+    let circuit = circuit();
+    let inputs = circuit.public.to_field_elements();
+    let proof =
+        Groth16::<Bn254>::create_random_proof_with_reduction(circuit.clone(), &pk, &mut rng)
+            .unwrap();
+
+    let mut g = c.benchmark_group("margin");
+    g.bench_function("synthesize", |b| {
+        b.iter(|| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            circuit.clone().generate_constraints(cs.clone()).unwrap();
+            cs.finalize();
+        })
+    });
+    g.bench_function("prove", |b| {
+        b.iter(|| {
+            Groth16::<Bn254>::create_random_proof_with_reduction(circuit.clone(), &pk, &mut rng)
+                .unwrap()
+        })
+    });
+    g.bench_function("verify_arkworks", |b| {
+        b.iter(|| assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &inputs).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

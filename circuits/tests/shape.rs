@@ -1,0 +1,58 @@
+//! Constraint-count and shape regression of the margin circuit.
+//!
+//! A change here is a change of the statement's cost or shape: update
+//! `docs/STATEMENT.md` (constraint table) and the key manifest with it.
+
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
+use sha2::{Digest, Sha256};
+use zkmargin_circuits::{r1cs::MarginCircuit, Fr, MARGIN_NUM_PUBLIC_INPUTS};
+
+/// Synthesizes the setup shape and returns (constraints, instance vars incl. 1, witnesses, matrix hash).
+fn shape(circuit: MarginCircuit) -> (usize, usize, usize, String) {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_mode(SynthesisMode::Setup);
+    circuit.generate_constraints(cs.clone()).unwrap();
+    cs.finalize();
+    let matrices = cs.to_matrices().unwrap();
+    let mut h = Sha256::new();
+    for (label, ms) in &matrices {
+        h.update(label.as_bytes());
+        for m in ms {
+            for row in m {
+                h.update((row.len() as u64).to_le_bytes());
+                for (coeff, col) in row {
+                    h.update(coeff.to_string().as_bytes());
+                    h.update((*col as u64).to_le_bytes());
+                }
+            }
+        }
+    }
+    (
+        cs.num_constraints(),
+        cs.num_instance_variables(),
+        cs.num_witness_variables(),
+        hex::encode(h.finalize()),
+    )
+}
+
+#[test]
+fn margin_circuit_shape() {
+    let (constraints, instance, witnesses, hash) = shape(MarginCircuit::for_setup());
+    println!("constraints={constraints} instance={instance} witnesses={witnesses} hash={hash}");
+    // 17 slots × 64 range bits + Poseidon (width 12) + 8 × 3 token + 8 × 3 market
+    // products + τ product + 196-bit sign test with its recomposition + status bit,
+    // status link and commitment equality.
+    let expected = 17 * 64 + 459 + 8 * 3 + 8 * 3 + 1 + 197 + 3;
+    assert_eq!(constraints, expected);
+    assert_eq!(constraints, 1_796);
+    assert_eq!(instance, 1 + MARGIN_NUM_PUBLIC_INPUTS);
+    assert_eq!(instance, 44);
+    assert_eq!(witnesses, 1_795);
+    // Groth16's FFT domain is next_pow2(constraints + instance variables): stay in 2^11.
+    assert!(constraints + instance <= 1 << 11);
+    // Any change of the matrices (not only of the counts) shows here.
+    assert_eq!(
+        hash,
+        "4a044b8ebe35db919c40ce65f063e026d86652f7d427cf9f5421e4ac58f6fce0"
+    );
+}
