@@ -14,8 +14,10 @@ const MAX_NAME_LEN: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskParams {
-    /// The venue's parameter-set version; bumped on every change.
+    /// File format version, [`RiskParams::FORMAT_VERSION`].
     pub version: u32,
+    /// The venue's revision of this parameter set; bumped on every change.
+    pub revision: u32,
     /// Decimal exponent of prices; must be [`PRICE_DECIMALS`] (prices are in
     /// 10^-9 quote atomic units per asset atomic unit).
     pub price_decimals: u32,
@@ -79,10 +81,18 @@ pub struct LiquidationParams {
     pub deep_breach_ratio_ppm: u32,
 }
 
+impl RiskParams {
+    /// The format version this build reads.
+    pub const FORMAT_VERSION: u32 = 1;
+}
+
 /// Why a parameter set is rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParamsError {
+    /// Unknown format version.
+    #[error("risk parameters format version {0} is not supported (this build reads version 1)")]
+    Version(u32),
     /// `price_decimals` is not the one this statement version fixes.
     #[error("price_decimals is {0}, statement version 1 requires {PRICE_DECIMALS}")]
     PriceDecimals(u32),
@@ -104,8 +114,8 @@ pub enum ParamsError {
         /// Its value.
         name: String,
     },
-    /// Two slots use the same feed id.
-    #[error("feed id {0:?} is used by two slots")]
+    /// Two token slots, or two market slots, use the same feed id.
+    #[error("feed id {0:?} is used by two token slots or two market slots")]
     DuplicateFeed(String),
     /// A ratio outside its documented range.
     #[error("{what} = {value} ppm is outside {range}")]
@@ -125,6 +135,9 @@ impl RiskParams {
     /// # Errors
     /// [`ParamsError`] naming the first bad field.
     pub fn validate(&self) -> Result<(), ParamsError> {
+        if self.version != Self::FORMAT_VERSION {
+            return Err(ParamsError::Version(self.version));
+        }
         if self.price_decimals != PRICE_DECIMALS {
             return Err(ParamsError::PriceDecimals(self.price_decimals));
         }
@@ -144,11 +157,14 @@ impl RiskParams {
             });
         }
         let ppm = PPM as u32;
-        let mut feeds = std::collections::BTreeSet::new();
+        // A token and a market may share a feed (ETH and ETH-PERP); two tokens or two
+        // markets on one feed are a configuration mistake.
+        let mut token_feeds = std::collections::BTreeSet::new();
+        let mut market_feeds = std::collections::BTreeSet::new();
         for (i, t) in self.tokens.iter().enumerate() {
             check_name("token symbol", &t.symbol)?;
             check_name("feed_id", &t.feed_id)?;
-            if !feeds.insert(t.feed_id.as_str()) {
+            if !token_feeds.insert(t.feed_id.as_str()) {
                 return Err(ParamsError::DuplicateFeed(t.feed_id.clone()));
             }
             ratio(
@@ -169,7 +185,7 @@ impl RiskParams {
         for (j, m) in self.markets.iter().enumerate() {
             check_name("market symbol", &m.symbol)?;
             check_name("feed_id", &m.feed_id)?;
-            if !feeds.insert(m.feed_id.as_str()) {
+            if !market_feeds.insert(m.feed_id.as_str()) {
                 return Err(ParamsError::DuplicateFeed(m.feed_id.clone()));
             }
             ratio(
@@ -236,6 +252,7 @@ impl RiskParams {
             std::str::from_utf8(DIGEST_DOMAIN).expect("ascii tag"),
         );
         h.update(self.version.to_be_bytes());
+        h.update(self.revision.to_be_bytes());
         h.update(self.price_decimals.to_be_bytes());
         put_str(&mut h, &self.quote_symbol);
         h.update([self.quote_decimals]);
@@ -283,6 +300,54 @@ impl RiskParams {
             .iter()
             .map(|t| t.feed_id.as_str())
             .chain(self.markets.iter().map(|m| m.feed_id.as_str()))
+    }
+}
+
+impl RiskParams {
+    /// Illustrative parameters for demos, tests and the development defaults: 4 tokens
+    /// (ETH, BTC, SOL, USDC) and 4 perpetual markets (BTC, ETH, SOL, DOGE), quote in
+    /// 1e-6 USD. Not a recommendation for a real venue.
+    pub fn development() -> Self {
+        let token = |symbol: &str, decimals, asset, liability| TokenParams {
+            symbol: symbol.into(),
+            feed_id: format!("{symbol}/USD"),
+            decimals,
+            asset_weight_ppm: asset,
+            liability_weight_ppm: liability,
+        };
+        let market = |symbol: &str, size_decimals, mmf, imf| MarketParams {
+            symbol: format!("{symbol}-PERP"),
+            feed_id: format!("{symbol}/USD"),
+            size_decimals,
+            maintenance_margin_ppm: mmf,
+            initial_margin_ppm: imf,
+        };
+        RiskParams {
+            version: Self::FORMAT_VERSION,
+            revision: 1,
+            price_decimals: PRICE_DECIMALS,
+            quote_symbol: "USD".into(),
+            quote_decimals: 6,
+            tokens: vec![
+                token("ETH", 9, 830_000, 1_200_000),
+                token("BTC", 8, 800_000, 1_250_000),
+                token("SOL", 9, 700_000, 1_300_000),
+                token("USDC", 6, 950_000, 1_050_000),
+            ],
+            markets: vec![
+                market("BTC", 8, 30_000, 50_000),
+                market("ETH", 9, 30_000, 50_000),
+                market("SOL", 9, 50_000, 100_000),
+                market("DOGE", 6, 100_000, 200_000),
+            ],
+            liquidation: LiquidationParams {
+                close_factor_ppm: 500_000,
+                penalty_ppm: 10_000,
+                insurance_share_ppm: 500_000,
+                dust_notional: 100_000_000,
+                deep_breach_ratio_ppm: 950_000,
+            },
+        }
     }
 }
 
@@ -336,6 +401,7 @@ pub(crate) mod tests {
     pub(crate) fn spec_params() -> RiskParams {
         RiskParams {
             version: 1,
+            revision: 1,
             price_decimals: PRICE_DECIMALS,
             quote_symbol: "USD".into(),
             quote_decimals: 6,
@@ -382,10 +448,16 @@ pub(crate) mod tests {
 
         let mut p = good.clone();
         p.markets[0].feed_id = "ETH/USD".into();
+        p.validate().expect("a token and a market may share a feed");
+        p.markets.push(p.markets[0].clone());
         assert_eq!(
             p.validate(),
             Err(ParamsError::DuplicateFeed("ETH/USD".into()))
         );
+
+        let mut p = good.clone();
+        p.version = 2;
+        assert_eq!(p.validate(), Err(ParamsError::Version(2)));
 
         let mut p = good.clone();
         p.price_decimals = 8;
@@ -401,11 +473,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn development_params_are_valid() {
+        RiskParams::development().validate().unwrap();
+    }
+
+    #[test]
     fn digest_binds_every_field() {
         let base = spec_params();
         let d = base.digest();
         let mut p = base.clone();
-        p.version += 1;
+        p.revision += 1;
         assert_ne!(p.digest(), d);
         let mut p = base.clone();
         p.markets[0].maintenance_margin_ppm += 1;
