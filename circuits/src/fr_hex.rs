@@ -45,6 +45,16 @@ pub fn fr_from_hex(s: &str) -> Result<Fr, FrHexError> {
     Ok(x)
 }
 
+/// The field element of a signed 256-bit integer (negative values as `r − |x|`).
+pub fn fr_from_i256(x: ethnum::I256) -> Fr {
+    let magnitude = Fr::from_le_bytes_mod_order(&x.unsigned_abs().to_le_bytes());
+    if x < 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
 /// Serde adapter for `Fr` fields: `#[serde(with = "crate::fr_hex::serde_fr")]`.
 pub(crate) mod serde_fr {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};

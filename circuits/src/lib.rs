@@ -22,6 +22,7 @@ mod account;
 pub mod commitment;
 mod fr_hex;
 mod health;
+mod liquidation;
 mod params;
 mod prices;
 mod statement;
@@ -31,8 +32,13 @@ pub mod r1cs;
 
 pub use account::{Account, AccountError, Blinding};
 pub use commitment::{poseidon_hash, Commitment, COMMITMENT_DOMAIN_TAG, COMMITMENT_VERSION};
-pub use fr_hex::{fr_from_hex, fr_to_hex, FrHexError};
+pub use fr_hex::{fr_from_hex, fr_from_i256, fr_to_hex, FrHexError};
 pub use health::{Health, Status, HEALTH_BOUND_BITS};
+pub use liquidation::{
+    apply_liquidation, choose_liquidation, state_after, ChosenLiquidation, LiquidationAction,
+    LiquidationError, LiquidationPublic, LiquidationRules, LiquidationTerms, Side, EQUITY_BITS,
+    GAIN_BITS, LIQUIDATION_CIRCUIT_ID, LIQUIDATION_NUM_PUBLIC_INPUTS, REQUIREMENT_BITS,
+};
 pub use params::{
     LiquidationParams, MarginWeights, MarketParams, ParamsError, RiskParams, TokenParams,
 };

@@ -5,10 +5,13 @@
 
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
 use sha2::{Digest, Sha256};
-use zkmargin_circuits::{r1cs::MarginCircuit, Fr, MARGIN_NUM_PUBLIC_INPUTS};
+use zkmargin_circuits::{
+    r1cs::{LiquidationCircuit, MarginCircuit},
+    Fr, LIQUIDATION_NUM_PUBLIC_INPUTS, MARGIN_NUM_PUBLIC_INPUTS,
+};
 
 /// Synthesizes the setup shape and returns (constraints, instance vars incl. 1, witnesses, matrix hash).
-fn shape(circuit: MarginCircuit) -> (usize, usize, usize, String) {
+fn shape(circuit: impl ConstraintSynthesizer<Fr>) -> (usize, usize, usize, String) {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_mode(SynthesisMode::Setup);
     circuit.generate_constraints(cs.clone()).unwrap();
@@ -54,5 +57,27 @@ fn margin_circuit_shape() {
     assert_eq!(
         hash,
         "4a044b8ebe35db919c40ce65f063e026d86652f7d427cf9f5421e4ac58f6fce0"
+    );
+}
+
+#[test]
+fn liquidation_circuit_shape() {
+    let (constraints, instance, witnesses, hash) = shape(LiquidationCircuit::for_setup());
+    println!("constraints={constraints} instance={instance} witnesses={witnesses} hash={hash}");
+    // Clause by clause (docs/STATEMENT.md): old slots 1,088; flags 2; old commitment
+    // 460; breach with size bounds 410; action 129; new quote 68; deficit 7; close
+    // factor 372; minimality 350; ratio improvement 238; fresh blinding 1; new
+    // commitment 460.
+    let expected = 1_088 + 2 + 460 + 410 + 129 + 68 + 7 + 372 + 350 + 238 + 1 + 460;
+    assert_eq!(constraints, expected);
+    assert_eq!(constraints, 3_585);
+    assert_eq!(instance, 1 + LIQUIDATION_NUM_PUBLIC_INPUTS);
+    assert_eq!(instance, 72);
+    assert_eq!(witnesses, 3_569);
+    // FFT domain 2^12.
+    assert!(constraints + instance <= 1 << 12);
+    assert_eq!(
+        hash,
+        "d528d33ffd84acf3b0465d9b71e2a8f7fa7eebc1e53573b1100959d07fd1703f"
     );
 }

@@ -84,8 +84,11 @@ impl AccountVar {
     ) -> Result<HealthVar, SynthesisError> {
         let ppm = Fr::from(PPM);
         let mut weighted_tokens = FpVar::zero();
+        let mut token_values = Vec::with_capacity(TOKENS);
+        let mut notionals = Vec::with_capacity(MARKETS);
         for (i, t) in self.tokens.iter().enumerate() {
             let value = &t.value * &prices.tokens[i];
+            token_values.push(value.clone());
             // w = w_liab + [t ≥ 0]·(w_asset − w_liab): the deposit weight exactly when
             // the balance is non-negative, by the sign bit of the range check.
             let weight = &weights.liability[i]
@@ -100,7 +103,8 @@ impl AccountVar {
             // |n| = (2·[pos ≥ 0] − 1)·n.
             let sign = FpVar::from(pos.is_nonnegative.clone()).double()? - Fr::from(1u64);
             requirement += (sign * &n) * &weights.maintenance[j];
-            notional += n;
+            notional += &n;
+            notionals.push(n);
         }
         let equity = &self.quote.value * (Fr::from(PRICE_SCALE) * ppm * ppm)
             + weighted_tokens * ppm
@@ -108,6 +112,8 @@ impl AccountVar {
         Ok(HealthVar {
             equity,
             requirement,
+            token_values,
+            notionals,
         })
     }
 }
@@ -118,6 +124,10 @@ pub struct HealthVar {
     pub equity: FpVar<Fr>,
     /// Maintenance requirement before τ, 10^-15 quote atomic units.
     pub requirement: FpVar<Fr>,
+    /// `t_i·p_i` per token slot (price units).
+    pub token_values: Vec<FpVar<Fr>>,
+    /// `n_j·p_j` per market slot (price units).
+    pub notionals: Vec<FpVar<Fr>>,
 }
 
 impl HealthVar {
@@ -144,19 +154,34 @@ impl CommitmentVar {
     /// # Errors
     /// Propagates synthesis errors.
     pub fn of(account: &AccountVar) -> Result<FpVar<Fr>, SynthesisError> {
-        let slots: Vec<&SignedVar> = account.slots().collect();
-        debug_assert_eq!(slots.len(), SLOTS);
+        let offsets: Vec<FpVar<Fr>> = account.slots().map(|s| s.offset.clone()).collect();
+        Self::of_parts(&account.id, &account.nonce, &offsets, &account.blinding)
+    }
+
+    /// The same from parts: `offsets` are the 17 slot offsets `v + 2^63` in commitment
+    /// order, each of which the caller guarantees lies in `[0, 2^64)` (range-checked or
+    /// derived from range-checked values), which keeps the packing injective.
+    ///
+    /// # Errors
+    /// Propagates synthesis errors.
+    pub fn of_parts(
+        id: &FpVar<Fr>,
+        nonce: &FpVar<Fr>,
+        offsets: &[FpVar<Fr>],
+        blinding: &FpVar<Fr>,
+    ) -> Result<FpVar<Fr>, SynthesisError> {
+        assert_eq!(offsets.len(), SLOTS, "an account has 17 signed slots");
         let mut inputs: [FpVar<Fr>; COMMITMENT_INPUTS] = std::array::from_fn(|_| FpVar::zero());
         inputs[0] = FpVar::constant(Fr::from(crate::COMMITMENT_DOMAIN_TAG));
         inputs[1] = FpVar::constant(Fr::from(crate::COMMITMENT_VERSION));
-        inputs[2] = account.id.clone();
-        inputs[3] = account.nonce.clone();
-        for (e, chunk) in slots.chunks(SLOTS_PER_ELEMENT).enumerate() {
-            inputs[4 + e] = chunk.iter().enumerate().fold(FpVar::zero(), |acc, (l, s)| {
-                acc + &s.offset * pow2((l * SLOT_BITS) as u32)
+        inputs[2] = id.clone();
+        inputs[3] = nonce.clone();
+        for (e, chunk) in offsets.chunks(SLOTS_PER_ELEMENT).enumerate() {
+            inputs[4 + e] = chunk.iter().enumerate().fold(FpVar::zero(), |acc, (l, u)| {
+                acc + u * pow2((l * SLOT_BITS) as u32)
             });
         }
-        inputs[4 + PACKED_ELEMENTS] = account.blinding.clone();
+        inputs[4 + PACKED_ELEMENTS] = blinding.clone();
         PoseidonVar::hash(&inputs)
     }
 }

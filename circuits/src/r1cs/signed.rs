@@ -3,7 +3,6 @@
 use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
-use ethnum::I256;
 
 use crate::{commitment::pow2, Fr, SLOT_BITS};
 
@@ -102,20 +101,38 @@ pub fn is_nonnegative_bounded(
     Ok(bits[bound_bits].clone())
 }
 
-/// The field element of a signed 256-bit integer (negative values as `r − |x|`).
-pub fn fr_from_i256(x: I256) -> Fr {
-    let magnitude = Fr::from_le_bytes_mod_order(&x.unsigned_abs().to_le_bytes());
-    if x < 0 {
-        -magnitude
-    } else {
-        magnitude
-    }
+/// Enforces `0 ≤ x < 2^bits` (with `bits < 252`): decomposes `x` into `bits` boolean
+/// witnesses and recomposes. Cost: `bits + 1` constraints. A negative `x` is a field
+/// element ≥ r − 2^bits, which has no such decomposition.
+///
+/// # Errors
+/// Propagates synthesis errors.
+pub fn enforce_in_range(x: &FpVar<Fr>, bits: usize) -> Result<(), SynthesisError> {
+    assert!(
+        bits < Fr::MODULUS_BIT_SIZE as usize - 1,
+        "range must stay below the modulus"
+    );
+    let cs = x.cs();
+    let value = x.value().ok().map(|v| v.into_bigint());
+    let limbs = (0..bits)
+        .map(|i| {
+            Boolean::new_witness(cs.clone(), || {
+                value
+                    .map(|v| v.get_bit(i))
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Boolean::le_bits_to_fp(&limbs)?.enforce_equal(x)
 }
+
+pub use crate::fr_from_i256;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ark_relations::gr1cs::ConstraintSystem;
+    use ethnum::I256;
 
     #[test]
     fn slot_round_trip_and_cost() {
@@ -144,6 +161,23 @@ mod tests {
             let b = is_nonnegative_bounded(&xv, bound as usize).unwrap();
             assert_eq!(b.value().unwrap(), expect, "{x}");
             assert!(cs.is_satisfied().unwrap());
+        }
+    }
+
+    #[test]
+    fn range_check_boundaries() {
+        for (x, ok) in [
+            (I256::ZERO, true),
+            ((I256::ONE << 10u32) - 1, true),
+            (I256::ONE << 10u32, false),
+            (I256::from(-1), false),
+            (-(I256::ONE << 200u32), false),
+        ] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let xv = FpVar::new_witness(cs.clone(), || Ok(fr_from_i256(x))).unwrap();
+            enforce_in_range(&xv, 10).unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), ok, "{x}");
+            assert_eq!(cs.num_constraints(), 11);
         }
     }
 
