@@ -473,6 +473,24 @@ impl LiquidationPublic {
     }
 }
 
+impl LiquidationPublic {
+    /// SHA-256 of the statement: the tag `zkmargin/liquidation-statement/v1` and the 71
+    /// public inputs as 32-byte big-endian field elements. Settlement keys replays on
+    /// it — never on proof bytes, which Groth16 lets anyone re-randomize.
+    pub fn digest(&self) -> [u8; 32] {
+        use ark_ff::{BigInteger, PrimeField};
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let tag: &[u8] = b"zkmargin/liquidation-statement/v1";
+        h.update([tag.len() as u8]);
+        h.update(tag);
+        for x in self.to_field_elements() {
+            h.update(x.into_bigint().to_bytes_be());
+        }
+        h.finalize().into()
+    }
+}
+
 fn fr_i128(x: i128) -> Fr {
     let m = Fr::from(x.unsigned_abs());
     if x < 0 {

@@ -549,3 +549,19 @@ fn equity_bound_is_enforced() {
     Case::new(&old, action, &p, &params)
         .assert_rejected(|e| matches!(e, LiquidationError::AccountTooLarge(_)));
 }
+
+#[test]
+fn statement_digest_binds_every_public_input() {
+    let (_, _, _, case) = normal_case();
+    let d = case.public.digest();
+    let mut other = case.public;
+    other.liquidator += 1;
+    assert_ne!(other.digest(), d);
+    let mut other = case.public;
+    other.deficit += 1;
+    assert_ne!(other.digest(), d);
+    let mut other = case.public;
+    other.prices.markets[7] += 1;
+    assert_ne!(other.digest(), d);
+    assert_eq!(case.public.digest(), d, "deterministic");
+}
