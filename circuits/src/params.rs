@@ -117,6 +117,16 @@ pub enum ParamsError {
     /// Two token slots, or two market slots, use the same feed id.
     #[error("feed id {0:?} is used by two token slots or two market slots")]
     DuplicateFeed(String),
+    /// A token and a market share a feed but not an atomic unit.
+    #[error("feed {feed_id:?} prices a token with {token_decimals} decimals and a market with {market_decimals}: a shared feed needs equal decimals")]
+    SharedFeedDecimals {
+        /// The feed.
+        feed_id: String,
+        /// The token's decimals.
+        token_decimals: u8,
+        /// The market's size decimals.
+        market_decimals: u8,
+    },
     /// A ratio outside its documented range.
     #[error("{what} = {value} ppm is outside {range}")]
     Ratio {
@@ -187,6 +197,17 @@ impl RiskParams {
             check_name("feed_id", &m.feed_id)?;
             if !market_feeds.insert(m.feed_id.as_str()) {
                 return Err(ParamsError::DuplicateFeed(m.feed_id.clone()));
+            }
+            // One feed price is per atomic unit: a token and a market sharing it must
+            // share the atomic unit too.
+            if let Some(t) = self.tokens.iter().find(|t| t.feed_id == m.feed_id) {
+                if t.decimals != m.size_decimals {
+                    return Err(ParamsError::SharedFeedDecimals {
+                        feed_id: m.feed_id.clone(),
+                        token_decimals: t.decimals,
+                        market_decimals: m.size_decimals,
+                    });
+                }
             }
             ratio(
                 format!("markets[{j}].maintenance_margin_ppm"),
@@ -448,6 +469,11 @@ pub(crate) mod tests {
 
         let mut p = good.clone();
         p.markets[0].feed_id = "ETH/USD".into();
+        assert!(matches!(
+            p.validate(),
+            Err(ParamsError::SharedFeedDecimals { .. })
+        ));
+        p.markets[0].size_decimals = p.tokens[0].decimals;
         p.validate().expect("a token and a market may share a feed");
         p.markets.push(p.markets[0].clone());
         assert_eq!(

@@ -1,0 +1,268 @@
+//! Harness of the service tests: fixture keys and proofs made once per test binary,
+//! the real `zkmargin-verifier` binary started on a free loopback port, and a small
+//! HTTP client (ureq) that returns every status with its JSON body.
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{mpsc, Arc, Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde_json::Value;
+use zkmargin_circuits::Status;
+use zkmargin_oracle::SignedReport;
+use zkmargin_verifier::{testkit::Fixture, ProofBundle};
+
+/// Keys, config files and proofs shared by every test of a binary.
+pub struct World {
+    pub fixture: Fixture,
+    /// Oracle config and risk parameter files for `--oracle` / `--params`.
+    pub files: tempfile::TempDir,
+    /// A report observed now (the server runs on the system clock).
+    pub report: SignedReport,
+    /// Valid bundles: even indices meet, odd indices breach.
+    pub valid: Vec<ProofBundle>,
+}
+
+impl World {
+    pub fn oracle_file(&self) -> PathBuf {
+        self.files.path().join("oracle.json")
+    }
+
+    pub fn params_file(&self) -> PathBuf {
+        self.files.path().join("params.json")
+    }
+}
+
+pub fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let fixture = Fixture::new(7);
+        let files = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            files.path().join("oracle.json"),
+            serde_json::to_vec_pretty(fixture.oracle_config()).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            files.path().join("params.json"),
+            serde_json::to_vec_pretty(fixture.params()).unwrap(),
+        )
+        .unwrap();
+        let report = fixture.signed_report(zkmargin_verifier::testkit::now());
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let valid = (0..8)
+            .map(|i| {
+                let status = if i % 2 == 0 {
+                    Status::Meets
+                } else {
+                    Status::Breaches
+                };
+                fixture.bundle(100 + i, status, &report, &mut rng)
+            })
+            .collect();
+        World {
+            fixture,
+            files,
+            report,
+            valid,
+        }
+    })
+}
+
+/// A running `zkmargin-verifier serve`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    stderr: Arc<Mutex<Vec<String>>>,
+    agent: ureq::Agent,
+}
+
+/// Limits of the shared test server: small enough to test cheaply.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BATCH: usize = 16;
+
+impl Server {
+    /// Starts the binary with the world's keys, oracle and parameter files, on port 0,
+    /// plus `extra` flags, and waits for it to announce its address.
+    pub fn start(extra: &[&str]) -> Self {
+        let w = world();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zkmargin-verifier"))
+            .arg("serve")
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--keys")
+            .arg(w.fixture.keys_dir())
+            .arg("--oracle")
+            .arg(w.oracle_file())
+            .arg("--params")
+            .arg(w.params_file())
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start zkmargin-verifier");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let pipe = child.stderr.take().expect("stderr piped");
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.trim().to_owned());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not announce its address; stderr:\n{}",
+                    stderr.lock().unwrap().join("\n")
+                );
+            }
+        };
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build();
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            addr: addr.parse().expect("socket address"),
+            stderr,
+            agent,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs `body` as JSON; any status comes back with its body parsed as JSON.
+    pub fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        let result = self
+            .agent
+            .post(&self.url(path))
+            .set("content-type", "application/json")
+            .send_bytes(body);
+        into_status_json(result)
+    }
+
+    /// POSTs `body` with `content_type`.
+    pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Option<(u16, Value)> {
+        let result = self
+            .agent
+            .post(&self.url(path))
+            .set("content-type", content_type)
+            .send_bytes(body);
+        Some(into_status_json(result))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post(path, &serde_json::to_vec(body).unwrap())
+    }
+
+    pub fn verify(&self, bundle: &ProofBundle) -> (u16, Value) {
+        self.post("/v1/verify", &serde_json::to_vec(bundle).unwrap())
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        match self.agent.get(&self.url(path)).call() {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap()),
+            Err(e) => panic!("GET {path}: {e}"),
+        }
+    }
+
+    pub fn get_json(&self, path: &str) -> (u16, Value) {
+        let (status, body) = self.get(path);
+        (status, serde_json::from_str(&body).expect("JSON body"))
+    }
+
+    /// Asserts the server still answers `/healthz`.
+    pub fn assert_healthy(&self) {
+        let (status, body) = self.get_json("/healthz");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "ok");
+    }
+
+    /// The value of one metric sample (`name{labels}`), 0 if absent.
+    pub fn metric(&self, sample: &str) -> f64 {
+        let (status, text) = self.get("/metrics");
+        assert_eq!(status, 200);
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit within {limit:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn into_status_json(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let text = response.into_string().expect("response body");
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text:?}"));
+    (status, json)
+}
+
+/// Asserts a JSON error body with `code` and a non-empty message.
+pub fn assert_error(response: &(u16, Value), status: u16, code: &str) {
+    let (got, body) = response;
+    assert_eq!(*got, status, "expected {status} {code}, got {got}: {body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.len() > 10, "a clear message: {body}");
+}
