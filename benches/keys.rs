@@ -1,6 +1,6 @@
-//! Key loading: the margin proving key from a keys directory (target ≤ 50 ms), and its
-//! parts — fingerprint check, unchecked and checked deserialization, shape synthesis —
-//! plus the verifying key as the verifier loads it.
+//! Key loading: the margin and liquidation proving keys from a keys directory (target
+//! ≤ 50 ms each), and the margin key's parts — fingerprint check, unchecked and checked
+//! deserialization, shape synthesis — plus the verifying key as the verifier loads it.
 //!
 //! `cargo bench --bench keys`. The keys are development keys made in a temporary
 //! directory, byte-identical to the repository's `keys/`.
@@ -12,7 +12,11 @@ use ark_groth16::ProvingKey;
 use ark_serialize::CanonicalDeserialize;
 use criterion::{criterion_group, criterion_main, Criterion};
 use zkmargin_circuits::{MARGIN_CIRCUIT_ID, MARGIN_NUM_PUBLIC_INPUTS};
-use zkmargin_prover::{load_proving_key, registry::MARGIN, setup, KeyMode};
+use zkmargin_prover::{
+    load_proving_key,
+    registry::{LIQUIDATION, MARGIN},
+    setup, KeyMode,
+};
 use zkmargin_verifier::{keys::load_verifying_key, Manifest};
 
 fn bench(c: &mut Criterion) {
@@ -20,10 +24,12 @@ fn bench(c: &mut Criterion) {
     let manifest = setup::setup(dir.path(), KeyMode::Development).expect("development setup");
     let entry = manifest.circuits[0].clone();
     let bytes = entry.proving_key.read_verified(dir.path()).unwrap();
-    println!(
-        "margin proving key: {} bytes, verifying key: {} bytes",
-        entry.proving_key.bytes, entry.verifying_key.bytes
-    );
+    for c in &manifest.circuits {
+        println!(
+            "{}: proving key {} bytes, verifying key {} bytes",
+            c.id, c.proving_key.bytes, c.verifying_key.bytes
+        );
+    }
 
     let mut g = c.benchmark_group("keys");
     // What a `zkmargin prove` process pays once: manifest, fingerprint, unchecked
@@ -31,6 +37,9 @@ fn bench(c: &mut Criterion) {
     // the first call of a process and cached; see `shape_synthesis`).
     g.bench_function("load_proving_key", |b| {
         b.iter(|| load_proving_key(dir.path(), &MARGIN, &mut |_| {}).unwrap())
+    });
+    g.bench_function("load_proving_key_liquidation", |b| {
+        b.iter(|| load_proving_key(dir.path(), &LIQUIDATION, &mut |_| {}).unwrap())
     });
     g.bench_function("manifest_and_fingerprint", |b| {
         b.iter(|| {

@@ -1,5 +1,5 @@
-//! Verification cost: one bundle with warm and cold caches, and batches of 16, 64
-//! and 256 bundles (throughput in proofs per second).
+//! Verification cost: one bundle with warm and cold caches, batches of 16, 64 and 256
+//! bundles (throughput in proofs per second), and one liquidation transition.
 //!
 //! Keys and proofs come from `zkmargin_verifier::testkit` (seeded setup, real
 //! Groth16 proofs at one development price tick). Run with `cargo bench --bench verify`.
@@ -19,7 +19,7 @@ const T0: u64 = 1_700_000_000;
 const DISTINCT: usize = 64;
 
 fn setup() -> (Fixture, Verifier, Vec<ProofBundle>) {
-    let fixture = Fixture::new(2024);
+    let fixture = Fixture::with_liquidation(2024);
     let report = fixture.signed_report(T0);
     let mut rng = ChaCha20Rng::seed_from_u64(2025);
     let bundles = (0..DISTINCT as u64)
@@ -40,7 +40,7 @@ fn setup() -> (Fixture, Verifier, Vec<ProofBundle>) {
 }
 
 fn bench_verify(c: &mut Criterion) {
-    let (_fixture, verifier, bundles) = setup();
+    let (fixture, verifier, bundles) = setup();
     assert!(verifier.verify_batch(&bundles).iter().all(Result::is_ok));
 
     let mut single = c.benchmark_group("verify/single");
@@ -78,6 +78,19 @@ fn bench_verify(c: &mut Criterion) {
         });
     }
     batch.finish();
+
+    // A transition: 71 public inputs folded per proof (its action and terms differ
+    // per liquidation), terms recomputed from the signed prices, the pairing check.
+    let report = fixture.signed_report(T0);
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let breach = Fixture::account(1_000, Status::Breaches, &mut rng);
+    let transition = fixture.liquidate(&breach, 7, &report, &mut rng).bundle;
+    assert!(verifier.verify_transition(&transition).is_ok());
+    let mut group = c.benchmark_group("verify/transition");
+    group.bench_function("single", |b| {
+        b.iter(|| black_box(verifier.verify_transition(&transition).is_ok()))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench_verify);

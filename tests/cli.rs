@@ -1,7 +1,7 @@
 //! End-to-end: the real `zkmargin` binary, happy paths. Every command's `--help`,
 //! setup → account new → commit → oracle keygen → sign → prove → verify for both
 //! statuses, inspect on every file, the demo, and regeneration of a missing
-//! development proving key.
+//! development proving key. (Liquidation and the ledger: `tests/cli_liquidation.rs`.)
 
 mod common_cli;
 
@@ -22,8 +22,18 @@ fn help_works_on_every_command() {
         &["oracle", "keygen"],
         &["oracle", "sign"],
         &["prove"],
+        &["liquidate"],
         &["verify"],
         &["inspect"],
+        &["ledger"],
+        &["ledger", "init"],
+        &["ledger", "register"],
+        &["ledger", "replace"],
+        &["ledger", "show"],
+        &["ledger", "fund"],
+        &["ledger", "events"],
+        &["ledger", "check"],
+        &["ledger", "settle"],
         &["demo"],
     ];
     for cmd in commands {
@@ -135,6 +145,7 @@ fn inspect_summarizes_every_kind_of_file() {
         (params.clone(), "risk_params"),
         (w.keys.join("manifest.json"), "key_manifest"),
         (w.keys.join("margin.vk"), "key_file"),
+        (w.keys.join("liquidation.vk"), "key_file"),
     ];
     for (path, kind) in cases {
         zk(w.path(), &["inspect", s(&path)]).ok();
@@ -171,6 +182,12 @@ fn demo_runs_end_to_end() {
         "meets",
         "breaches",
         "3 tampered bundles, all rejected",
+        "[11/15] liquidate bob:",
+        "transition verified",
+        "liquidator 7 credited",
+        "invariants hold",
+        "bob's new state meets its margin",
+        "refused (replay)",
         "demo complete",
     ] {
         assert!(out.contains(needle), "{needle:?} missing:\n{out}");
@@ -186,29 +203,76 @@ fn demo_runs_end_to_end() {
     let v = run.json();
     assert_eq!(v["ok"], true);
     assert_eq!(v["tampered_rejected"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["steps"].as_array().unwrap().len(),
+        15 + 2,
+        "15 steps, 2 verify details"
+    );
+    let liquidation = &v["liquidation"];
+    assert_eq!(liquidation["replay"], "replay");
+    assert_eq!(liquidation["new_state_status"], "meets");
+    assert_eq!(liquidation["applied"]["liquidator"], 7);
+    assert_eq!(
+        liquidation["applied"]["new_commitment"],
+        liquidation["transition"]["new_commitment"]
+    );
     for file in [
         "alice.bundle.json",
         "bob.bundle.json",
+        "bob.transition.json",
+        "bob.next.json",
+        "bob.next.bundle.json",
+        "ledger.db",
+        "operator.secret",
         "keys/manifest.json",
+        "keys/liquidation.vk",
         "oracle.json",
     ] {
         assert!(kept.join(file).exists(), "{file}");
     }
     // The kept bundles verify with the kept keys and committee.
-    let bob = zk(
+    let verify = |file: &str| {
+        zk(
+            dir.path(),
+            &[
+                "verify",
+                s(&kept.join(file)),
+                "--keys",
+                s(&kept.join("keys")),
+                "--oracle",
+                s(&kept.join("oracle.json")),
+                "--params",
+                s(&kept.join("risk-params.json")),
+            ],
+        )
+    };
+    assert!(verify("bob.bundle.json").ok().contains("BREACHES"));
+    assert!(verify("bob.transition.json")
+        .ok()
+        .contains("VALID: liquidation"));
+    assert!(verify("bob.next.bundle.json").ok().contains("MEETS"));
+    // The kept ledger holds the settlement: consistent, and a second settle is a replay.
+    let db = format!("sqlite://{}?mode=rwc", kept.join("ledger.db").display());
+    zk(dir.path(), &["ledger", "check", "--db", &db]).ok();
+    let totals = zk(dir.path(), &["ledger", "show", "--db", &db, "--json"]);
+    assert_eq!(totals.json()["liquidations"], 1);
+    zk(
         dir.path(),
         &[
-            "verify",
-            s(&kept.join("bob.bundle.json")),
+            "ledger",
+            "settle",
+            s(&kept.join("bob.transition.json")),
+            "--db",
+            &db,
             "--keys",
             s(&kept.join("keys")),
             "--oracle",
             s(&kept.join("oracle.json")),
-            "--params",
-            s(&kept.join("risk-params.json")),
+            // The demo's keys and parameters are development ones: a test ledger.
+            "--allow-development",
         ],
-    );
-    assert!(bob.ok().contains("BREACHES"));
+    )
+    .fails(4, &["replay"]);
 }
 
 #[test]
@@ -248,7 +312,13 @@ fn setup_is_reproducible_and_guards_production_keys() {
     let dir = tempfile::tempdir().unwrap();
     // Development setup again: the same bytes as the world's (and the repository's).
     zk(dir.path(), &["setup", "--keys", "dev"]).ok();
-    for f in ["manifest.json", "margin.vk", "margin.pk"] {
+    for f in [
+        "manifest.json",
+        "margin.vk",
+        "margin.pk",
+        "liquidation.vk",
+        "liquidation.pk",
+    ] {
         assert!(
             fs::read(dir.path().join("dev").join(f)).unwrap() == fs::read(w.keys.join(f)).unwrap(),
             "{f}"
@@ -384,6 +454,8 @@ fn examples_are_valid() {
         ("oracle-config.json", "oracle_config"),
         ("committee.json", "committee"),
         ("bundle.json", "proof_bundle"),
+        ("transition.json", "proof_bundle"),
+        ("account-after-liquidation.json", "account"),
     ];
     for (file, kind) in cases {
         let run = zk(root, &["inspect", s(&ex.join(file)), "--json"]);
@@ -419,6 +491,40 @@ fn examples_are_valid() {
     let v = run.json();
     assert_eq!(v["verdict"]["status"], "meets");
     assert_eq!(v["verdict"]["commitment"], commitment.as_str());
+    // The example transition liquidates the example account; the account after it
+    // opens its new commitment, and proves its margin at the transition's report.
+    let run = zk(
+        root,
+        &[
+            "verify",
+            s(&ex.join("transition.json")),
+            "--keys",
+            s(&root.join("keys")),
+            "--oracle",
+            s(&ex.join("oracle-config.json")),
+            "--params",
+            s(&ex.join("risk-params.json")),
+            "--at",
+            "1767225670",
+            "--json",
+        ],
+    );
+    run.ok();
+    let t = &run.json()["transition"];
+    assert_eq!(t["old_commitment"], commitment.as_str());
+    let after = zk(
+        root,
+        &[
+            "account",
+            "commit",
+            s(&ex.join("account-after-liquidation.json")),
+        ],
+    )
+    .ok()
+    .trim()
+    .to_owned();
+    assert_eq!(t["new_commitment"], after.as_str());
+
     // The example committee is the development one, and says so.
     let committee = zk(root, &["inspect", s(&ex.join("committee.json")), "--json"]);
     assert_eq!(committee.json()["development"], true);

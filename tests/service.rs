@@ -7,7 +7,6 @@ mod common_service;
 use std::{
     io::{Read, Write},
     net::TcpStream,
-    sync::OnceLock,
     time::Duration,
 };
 
@@ -15,21 +14,20 @@ use common_service::{assert_error, world, Server, MAX_BATCH, MAX_BODY_BYTES};
 use serde_json::{json, Value};
 use zkmargin_oracle::{development_committee, SignedReport, SignerKey};
 use zkmargin_verifier::{
-    testkit::{now, proof_not_on_curve, tamper_proof, Fixture},
+    testkit::{now, proof_b_outside_subgroup, proof_not_on_curve, tamper_proof, Fixture},
     ProofBundle, Statement,
 };
 
-/// One server for the tests that do not stop it.
-fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        Server::start(&[
-            "--max-body-bytes",
-            &MAX_BODY_BYTES.to_string(),
-            "--max-batch",
-            &MAX_BATCH.to_string(),
-        ])
-    })
+/// A server with the shared test limits, owned by one test: it is killed when the
+/// test's `Server` drops (a server in a `static` would never be dropped and would
+/// outlive the test process).
+fn server() -> Server {
+    Server::start(&[
+        "--max-body-bytes",
+        &MAX_BODY_BYTES.to_string(),
+        "--max-batch",
+        &MAX_BATCH.to_string(),
+    ])
 }
 
 fn to_value(bundle: &ProofBundle) -> Value {
@@ -37,7 +35,9 @@ fn to_value(bundle: &ProofBundle) -> Value {
 }
 
 fn commitment_hex(bundle: &ProofBundle) -> String {
-    let Statement::Margin(m) = &bundle.statement;
+    let Statement::Margin(m) = &bundle.statement else {
+        unreachable!("a margin bundle")
+    };
     m.commitment.to_hex()
 }
 
@@ -219,6 +219,12 @@ fn malformed_inputs_get_json_4xx_and_the_server_keeps_serving() {
             "invalid_proof_points",
         ),
         (
+            "B on the curve but outside G2",
+            s.verify(&proof_b_outside_subgroup(valid)),
+            422,
+            "invalid_proof_points",
+        ),
+        (
             "tampered proof",
             s.verify(&tamper_proof(valid)),
             422,
@@ -227,7 +233,9 @@ fn malformed_inputs_get_json_4xx_and_the_server_keeps_serving() {
         (
             "wrong statement",
             s.verify(&with(&|b| {
-                let Statement::Margin(m) = &mut b.statement;
+                let Statement::Margin(m) = &mut b.statement else {
+                    unreachable!("a margin bundle")
+                };
                 m.tau_ppm = 999_999;
             })),
             422,
@@ -258,7 +266,9 @@ fn malformed_inputs_get_json_4xx_and_the_server_keeps_serving() {
         (
             "unknown risk parameters",
             s.verify(&with(&|b| {
-                let Statement::Margin(m) = &mut b.statement;
+                let Statement::Margin(m) = &mut b.statement else {
+                    unreachable!("a margin bundle")
+                };
                 m.risk_params_digest = [1; 32];
             })),
             422,
@@ -509,12 +519,12 @@ fn sigterm_finishes_the_request_in_flight_then_exits_cleanly() {
 fn concurrent_single_requests_are_coalesced_and_all_answered() {
     let s = server();
     let w = world();
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            std::thread::spawn(move || {
-                let s = server();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let s = &s;
+            scope.spawn(move || {
                 for i in 0..12 {
-                    let b = &world().valid[(t + i) % 8];
+                    let b = &w.valid[(t + i) % 8];
                     let (status, body) = s.verify(b);
                     assert_eq!(status, 200, "{body}");
                     let expected = if (t + i) % 2 == 0 {
@@ -524,13 +534,9 @@ fn concurrent_single_requests_are_coalesced_and_all_answered() {
                     };
                     assert_eq!(body["verdict"]["status"], expected);
                 }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().expect("client thread");
-    }
-    let _ = w;
+            });
+        }
+    });
     assert!(s.metric("zkmargin_batch_size_count{kind=\"coalesced\"}") >= 1.0);
 }
 

@@ -39,7 +39,7 @@ pub enum FileKind {
     OracleConfig,
     /// The development committee's secret keys ([`CommitteeFile`]).
     Committee,
-    /// A proof bundle ([`ProofBundle`]).
+    /// A proof bundle ([`ProofBundle`]): a margin proof or a liquidation transition.
     ProofBundle,
     /// A keys directory's manifest ([`zkmargin_verifier::Manifest`]).
     KeyManifest,
@@ -112,7 +112,9 @@ impl FileKind {
             FileKind::SignedReport => "create one with `zkmargin oracle sign`",
             FileKind::OracleConfig => "create one with `zkmargin oracle keygen`",
             FileKind::Committee => "create one with `zkmargin oracle keygen`",
-            FileKind::ProofBundle => "create one with `zkmargin prove`",
+            FileKind::ProofBundle => {
+                "create one with `zkmargin prove` (or a transition bundle with `zkmargin liquidate`)"
+            }
             FileKind::KeyManifest => "create the keys with `zkmargin setup`",
         }
     }

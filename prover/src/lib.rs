@@ -12,6 +12,9 @@
 //!   the file and the fix; accounts and committee secrets are private (`0600`).
 //! - [`prove`]: [`MarginProver`] — inputs checked, status computed natively, proven,
 //!   and the bundle self-verified with the verifier library before it is returned.
+//! - [`liquidate`]: [`LiquidationProver`] — the same input checks, the liquidation the
+//!   rules choose, the new state from the native twin, proven, and the transition
+//!   bundle self-verified with `verify_transition`.
 //!
 //! ```no_run
 //! use zkmargin_prover::{setup, MarginProver, MarginRequest, DEFAULT_TAU_PPM};
@@ -40,6 +43,7 @@
 pub mod files;
 pub mod formats;
 pub mod keys;
+pub mod liquidate;
 pub mod prove;
 pub mod registry;
 pub mod setup;
@@ -47,6 +51,7 @@ pub mod setup;
 pub use files::{FileError, FileKind};
 pub use formats::{AccountFile, CommitteeFile};
 pub use keys::{load_proving_key, KeyLoadError, LoadEvent, LoadedProvingKey};
+pub use liquidate::{LiquidationProof, LiquidationProver, LiquidationRequest, MAX_LIQUIDATOR_ID};
 pub use prove::{
     MarginProof, MarginProver, MarginRequest, OracleCheck, ProveError, DEFAULT_TAU_PPM,
 };

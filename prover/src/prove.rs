@@ -19,8 +19,8 @@ use ark_serialize::CanonicalSerialize;
 use rand_core::{CryptoRng, RngCore};
 use zkmargin_circuits::{
     r1cs::{MarginCircuit, MarginPrivate},
-    Account, AccountError, Commitment, Health, MarginPublic, ParamsError, Prices, RiskParams,
-    Status,
+    Account, AccountError, Commitment, Health, LiquidationError, MarginPublic, ParamsError, Prices,
+    RiskParams, Status,
 };
 use zkmargin_oracle::{OracleConfig, OracleError, ReportError, SignedReport, CONFIG_VERSION};
 use zkmargin_verifier::{
@@ -124,6 +124,32 @@ pub enum ProveError {
         /// τ.
         tau_ppm: u32,
     },
+    /// The account meets its maintenance margin: a liquidation cannot be proven.
+    #[error(
+        "account {account} meets its maintenance margin at these prices: nothing to liquidate"
+    )]
+    NothingToLiquidate {
+        /// The account id.
+        account: u64,
+    },
+    /// The account breaches but holds no position to close and no deposit to seize.
+    #[error("account {account} breaches its maintenance margin but has no open position to close and no deposit to seize: no liquidation action exists; the venue must recover the debt directly")]
+    NothingToActOn {
+        /// The account id.
+        account: u64,
+    },
+    /// No legal liquidation exists, or the native twin of the circuit rejects the
+    /// chosen one (nothing is proven).
+    #[error("account {account} cannot be liquidated: {error}")]
+    Liquidation {
+        /// The account id.
+        account: u64,
+        /// The clause that fails.
+        error: LiquidationError,
+    },
+    /// A liquidator id the settlement ledger cannot credit.
+    #[error("liquidator id {0} is above 2^63 − 1, which the settlement ledger cannot credit; give the venue's id of the liquidator")]
+    LiquidatorOutOfRange(u64),
     /// Groth16 proving failed.
     #[error("proving failed: {0}")]
     Prove(String),
@@ -184,24 +210,12 @@ impl MarginProver {
             commitment,
             oracle,
         } = *request;
-        params.validate()?;
-        account.check_slots(params)?;
-        let actual = Commitment::of(account);
-        if let Some(expected) = commitment {
-            if expected != actual {
-                return Err(ProveError::CommitmentMismatch { expected, actual });
-            }
-        }
-        report.report.validate()?;
-        if report.signatures.is_empty() {
-            return Err(ProveError::Unsigned);
-        }
-        let (config, now) = match oracle {
-            Some(check) => (check.config.clone(), check.now),
-            None => self_check_config(report),
-        };
-        config.verify(report, now)?;
-        let prices = prices_from(params, report)?;
+        let Checked {
+            commitment: actual,
+            config,
+            now,
+            prices,
+        } = check_inputs(account, params, commitment, report, oracle)?;
         let weights = params.weights();
         let health = account.health(&weights, &prices);
         let status = health.status(tau_ppm);
@@ -275,13 +289,7 @@ impl MarginProver {
             code: error.code(),
             error,
         };
-        let round_trip: ProofBundle = serde_json::to_string(bundle)
-            .and_then(|json| serde_json::from_str(&json))
-            .map_err(|e| {
-                fail(VerifyError::MalformedProof(format!(
-                    "bundle JSON round trip: {e}"
-                )))
-            })?;
+        let round_trip = json_round_trip(bundle)?;
         let verdict = verifier.verify(&round_trip).map_err(fail)?;
         let proven = match verdict {
             Verdict::Meets(_) => Status::Meets,
@@ -294,11 +302,78 @@ impl MarginProver {
     }
 }
 
+/// `bundle` written as JSON and read back, as a verifier would receive it.
+///
+/// # Errors
+/// [`ProveError::SelfVerify`] when the bundle does not survive the round trip.
+pub(crate) fn json_round_trip(bundle: &ProofBundle) -> Result<ProofBundle, ProveError> {
+    serde_json::to_string(bundle)
+        .and_then(|json| serde_json::from_str(&json))
+        .map_err(|e| {
+            let error = VerifyError::MalformedProof(format!("bundle JSON round trip: {e}"));
+            ProveError::SelfVerify {
+                code: error.code(),
+                error,
+            }
+        })
+}
+
+/// What [`check_inputs`] established.
+pub(crate) struct Checked {
+    /// The account's commitment.
+    pub commitment: Commitment,
+    /// The oracle config the report passed (the caller's, or the report's own signers).
+    pub config: OracleConfig,
+    /// The time the report was judged at.
+    pub now: u64,
+    /// The slot prices read from the report.
+    pub prices: Prices,
+}
+
+/// The checks every prover runs before any proving work, cheapest first: parameters,
+/// account slots, the expected commitment, the report's shape, its signatures (the
+/// caller's oracle config, or else the report's own signers), the prices it must carry.
+///
+/// # Errors
+/// The first failed check, as a [`ProveError`].
+pub(crate) fn check_inputs(
+    account: &Account,
+    params: &RiskParams,
+    commitment: Option<Commitment>,
+    report: &SignedReport,
+    oracle: Option<OracleCheck<'_>>,
+) -> Result<Checked, ProveError> {
+    params.validate()?;
+    account.check_slots(params)?;
+    let actual = Commitment::of(account);
+    if let Some(expected) = commitment {
+        if expected != actual {
+            return Err(ProveError::CommitmentMismatch { expected, actual });
+        }
+    }
+    report.report.validate()?;
+    if report.signatures.is_empty() {
+        return Err(ProveError::Unsigned);
+    }
+    let (config, now) = match oracle {
+        Some(check) => (check.config.clone(), check.now),
+        None => self_check_config(report),
+    };
+    config.verify(report, now)?;
+    let prices = prices_from(params, report)?;
+    Ok(Checked {
+        commitment: actual,
+        config,
+        now,
+        prices,
+    })
+}
+
 /// The oracle check used when the caller has no oracle config: the report's own
 /// signers, every one of them required, at the report's observation time. It checks
 /// that the signatures are valid; committee membership, quorum and freshness are
 /// then the verifier's to judge.
-fn self_check_config(report: &SignedReport) -> (OracleConfig, u64) {
+pub(crate) fn self_check_config(report: &SignedReport) -> (OracleConfig, u64) {
     let mut signers: Vec<_> = report.signatures.iter().map(|s| s.signer).collect();
     signers.sort();
     signers.dedup();

@@ -1,8 +1,8 @@
 //! The circuits this build proves, each with its key-file names and its shape.
 //!
-//! Key setup and key loading iterate over [`CIRCUITS`]: adding a circuit (the
-//! liquidation circuit, for one) is one entry here and leaves the keys of the others
-//! untouched, because each circuit's development keys come from its own seed.
+//! Key setup and key loading iterate over [`CIRCUITS`]: adding a circuit is one entry
+//! here and leaves the keys of the others untouched, because each circuit's
+//! development keys come from its own seed.
 
 use std::sync::OnceLock;
 
@@ -12,7 +12,11 @@ use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
 };
 use rand_core::RngCore;
-use zkmargin_circuits::{r1cs::MarginCircuit, MARGIN_CIRCUIT_ID, MARGIN_NUM_PUBLIC_INPUTS};
+use zkmargin_circuits::{
+    r1cs::{LiquidationCircuit, MarginCircuit},
+    LIQUIDATION_CIRCUIT_ID, LIQUIDATION_NUM_PUBLIC_INPUTS, MARGIN_CIRCUIT_ID,
+    MARGIN_NUM_PUBLIC_INPUTS,
+};
 
 /// One circuit: its id, its key files and how to make its keys.
 #[derive(Debug)]
@@ -50,7 +54,7 @@ impl Shape {
 }
 
 /// Every circuit this build has keys for, in manifest order.
-pub const CIRCUITS: &[CircuitDef] = &[MARGIN];
+pub const CIRCUITS: &[CircuitDef] = &[MARGIN, LIQUIDATION];
 
 /// The margin circuit (`zkmargin.margin.v1`).
 pub const MARGIN: CircuitDef = CircuitDef {
@@ -63,6 +67,18 @@ pub const MARGIN: CircuitDef = CircuitDef {
 };
 
 static MARGIN_SHAPE: OnceLock<Shape> = OnceLock::new();
+
+/// The liquidation circuit (`zkmargin.liquidation.v1`).
+pub const LIQUIDATION: CircuitDef = CircuitDef {
+    id: LIQUIDATION_CIRCUIT_ID,
+    file_stem: "liquidation",
+    public_inputs: LIQUIDATION_NUM_PUBLIC_INPUTS,
+    shape: || synthesize_shape(LiquidationCircuit::for_setup()),
+    generate: |rng| generate_keys(LiquidationCircuit::for_setup(), rng),
+    shape_cache: &LIQUIDATION_SHAPE,
+};
+
+static LIQUIDATION_SHAPE: OnceLock<Shape> = OnceLock::new();
 
 /// The circuit with id `id`, if this build has it.
 pub fn circuit(id: &str) -> Option<&'static CircuitDef> {
@@ -144,18 +160,33 @@ mod tests {
                 assert_ne!(a.file_stem, b.file_stem);
             }
         }
-        assert!(circuit(MARGIN_CIRCUIT_ID).is_some());
+        assert_eq!(
+            circuit(MARGIN_CIRCUIT_ID).map(|c| c.file_stem),
+            Some("margin")
+        );
+        assert_eq!(
+            circuit(LIQUIDATION_CIRCUIT_ID).map(|c| c.file_stem),
+            Some("liquidation")
+        );
         assert!(circuit("zkmargin.margin.v0").is_none());
     }
 
     #[test]
-    fn margin_shape_matches_the_statement() {
-        let shape = MARGIN.shape().unwrap();
-        assert_eq!(shape.instance_variables, 1 + MARGIN_NUM_PUBLIC_INPUTS);
-        // The exact counts are pinned by circuits/tests/shape.rs; here only what key
-        // handling relies on: the domain holds constraints and inputs.
-        assert!(shape.constraints + shape.instance_variables <= shape.domain_size());
-        assert!(shape.domain_size().is_power_of_two());
-        assert_eq!(MARGIN.shape().unwrap(), shape, "cached");
+    fn shapes_match_the_statements() {
+        for (def, inputs) in [
+            (&MARGIN, MARGIN_NUM_PUBLIC_INPUTS),
+            (&LIQUIDATION, LIQUIDATION_NUM_PUBLIC_INPUTS),
+        ] {
+            let shape = def.shape().unwrap();
+            assert_eq!(def.public_inputs, inputs, "{}", def.id);
+            assert_eq!(shape.instance_variables, 1 + inputs, "{}", def.id);
+            // The exact counts are pinned by circuits/tests/shape.rs; here only what
+            // key handling relies on: the domain holds constraints and inputs.
+            assert!(shape.constraints + shape.instance_variables <= shape.domain_size());
+            assert!(shape.domain_size().is_power_of_two());
+            assert_eq!(def.shape().unwrap(), shape, "cached");
+        }
+        // The two circuits differ, so a key of one never fits the other.
+        assert_ne!(MARGIN.shape().unwrap(), LIQUIDATION.shape().unwrap());
     }
 }

@@ -17,9 +17,10 @@ use zkmargin_oracle::development_committee;
 use zkmargin_prover::{
     keys::manifest_entry,
     load_proving_key,
-    registry::MARGIN,
+    registry::{LIQUIDATION, MARGIN},
     setup::{self, development_rng, generate, generate_with},
-    KeyLoadError, KeyMode, LoadEvent, MarginProver, MarginRequest, CIRCUITS, DEFAULT_TAU_PPM,
+    KeyLoadError, KeyMode, LiquidationProver, LiquidationRequest, LoadEvent, MarginProver,
+    MarginRequest, CIRCUITS, DEFAULT_TAU_PPM,
 };
 use zkmargin_verifier::{
     keys::{fingerprint, KeyError},
@@ -37,7 +38,13 @@ fn development_setup_is_deterministic() {
     let ma = setup::setup(a.path(), KeyMode::Development).unwrap();
     let mb = setup::setup(b.path(), KeyMode::Development).unwrap();
     assert_eq!(ma, mb);
-    for file in ["manifest.json", "margin.pk", "margin.vk"] {
+    for file in [
+        "manifest.json",
+        "margin.pk",
+        "margin.vk",
+        "liquidation.pk",
+        "liquidation.vk",
+    ] {
         let x = fs::read(a.path().join(file)).unwrap();
         let y = fs::read(b.path().join(file)).unwrap();
         assert!(x == y, "{file} differs between two development setups");
@@ -65,8 +72,9 @@ fn production_setup_is_random_and_has_no_seed() {
     assert!(!key.development);
 }
 
-/// The drift test: the keys shipped in `keys/` are exactly what today's circuit and
-/// the development seed produce, and they prove and verify.
+/// The drift test: the keys shipped in `keys/` are exactly what today's circuits and
+/// the development seed produce — every circuit of the registry — and they prove and
+/// verify, margin statements and liquidation transitions alike.
 #[test]
 fn shipped_keys_match_todays_circuit_and_prove() {
     let repo = repo_keys();
@@ -135,6 +143,31 @@ fn shipped_keys_match_todays_circuit_and_prove() {
             (Status::Meets, Verdict::Meets(_)) | (Status::Breaches, Verdict::Breach(_))
         ));
     }
+
+    // And the liquidation of the breaching account, with its own shipped keys.
+    let prover = LiquidationProver::load(dir.path(), &mut |_| {}).unwrap();
+    let account = breaching();
+    let proof = prover
+        .prove(
+            &LiquidationRequest {
+                account: &account,
+                params: &params(),
+                report: &report,
+                liquidator: 7,
+                oracle: None,
+                commitment: Some(Commitment::of(&account)),
+            },
+            &mut rand::thread_rng(),
+        )
+        .unwrap();
+    let entry = shipped
+        .circuits
+        .iter()
+        .find(|c| c.id == LIQUIDATION.id)
+        .expect("keys/manifest.json lists the liquidation circuit");
+    assert_eq!(proof.bundle.key_fingerprint, entry.verifying_key.sha256);
+    let verified = verifier.verify_transition(&proof.bundle).unwrap();
+    assert_eq!(verified.statement_digest(), proof.public.digest());
 }
 
 #[test]

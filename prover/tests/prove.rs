@@ -38,7 +38,9 @@ fn prove(r: &MarginRequest<'_>) -> Result<MarginProof, ProveError> {
 }
 
 fn margin(bundle: &ProofBundle) -> &zkmargin_verifier::MarginStatement {
-    let Statement::Margin(s) = &bundle.statement;
+    let Statement::Margin(s) = &bundle.statement else {
+        unreachable!("a margin bundle")
+    };
     s
 }
 

@@ -10,6 +10,10 @@
 //! into batches: one multi-Miller loop and one final exponentiation per batch instead
 //! of per proof, so throughput rises with load instead of the queue.
 //!
+//! Liquidation transitions (`/v1/verify` with a transition bundle, `/v1/settle`) are
+//! jobs of their own, verified one at a time with [`Verifier::verify_transition`]:
+//! they share the queue, its limit and the workers, and are never coalesced.
+//!
 //! The number of workers is the concurrency limit; the queue's capacity bounds the
 //! backlog (a full queue answers 503 `overloaded` at once). The pairing arithmetic runs
 //! on the rayon pool the verifier uses, sized to the machine's cores.
@@ -25,12 +29,15 @@ use std::{
 };
 
 use tokio::sync::oneshot;
-use zkmargin_verifier::{ProofBundle, Verdict, Verifier, VerifyError};
+use zkmargin_verifier::{ProofBundle, Verdict, VerifiedTransition, Verifier, VerifyError};
 
 use crate::metrics::{KindLabels, Metrics};
 
 /// The outcome of one bundle.
 pub type Outcome = Result<Verdict, VerifyError>;
+
+/// The outcome of one transition bundle.
+pub type TransitionOutcome = Result<VerifiedTransition, VerifyError>;
 
 enum Job {
     Single {
@@ -41,6 +48,16 @@ enum Job {
         bundles: Vec<ProofBundle>,
         reply: oneshot::Sender<Vec<Outcome>>,
     },
+    Transition {
+        bundle: Box<ProofBundle>,
+        reply: oneshot::Sender<TransitionOutcome>,
+    },
+}
+
+/// A job that is not coalesced: a batch request or a transition.
+enum Alone {
+    Batch(Vec<ProofBundle>, oneshot::Sender<Vec<Outcome>>),
+    Transition(Box<ProofBundle>, oneshot::Sender<TransitionOutcome>),
 }
 
 /// Why a job was not accepted.
@@ -126,6 +143,22 @@ impl Dispatcher {
         Ok(rx)
     }
 
+    /// Enqueues one liquidation transition bundle; the receiver yields its outcome.
+    ///
+    /// # Errors
+    /// [`SubmitError`] when the queue is full or closed.
+    pub fn submit_transition(
+        &self,
+        bundle: ProofBundle,
+    ) -> Result<oneshot::Receiver<TransitionOutcome>, SubmitError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Transition {
+            bundle: Box::new(bundle),
+            reply,
+        })?;
+        Ok(rx)
+    }
+
     fn send(&self, job: Job) -> Result<(), SubmitError> {
         let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         let tx = guard.as_ref().ok_or(SubmitError::Closed)?;
@@ -159,7 +192,7 @@ struct Worker {
 impl Worker {
     fn run(self) {
         loop {
-            let (singles, batch) = match self.take() {
+            let (singles, alone) = match self.take() {
                 Ok(jobs) => jobs,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -167,21 +200,23 @@ impl Worker {
             if !singles.is_empty() {
                 self.verify_singles(singles);
             }
-            if let Some((bundles, reply)) = batch {
-                self.verify_batch(bundles, reply);
+            match alone {
+                Some(Alone::Batch(bundles, reply)) => self.verify_batch(bundles, reply),
+                Some(Alone::Transition(bundle, reply)) => self.verify_transition(&bundle, reply),
+                None => {}
             }
         }
     }
 
     /// The next job and, if it is a single proof, the single proofs queued behind it
-    /// (stopping at a batch job, which comes back too).
+    /// (stopping at a batch or transition job, which comes back too).
     #[allow(clippy::type_complexity)]
     fn take(
         &self,
     ) -> Result<
         (
             Vec<(Box<ProofBundle>, oneshot::Sender<Outcome>)>,
-            Option<(Vec<ProofBundle>, oneshot::Sender<Vec<Outcome>>)>,
+            Option<Alone>,
         ),
         RecvTimeoutError,
     > {
@@ -192,7 +227,12 @@ impl Worker {
             self.metrics.queue_depth.dec();
             match job {
                 Job::Single { bundle, reply } => singles.push((bundle, reply)),
-                Job::Batch { bundles, reply } => return Ok((singles, Some((bundles, reply)))),
+                Job::Batch { bundles, reply } => {
+                    return Ok((singles, Some(Alone::Batch(bundles, reply))))
+                }
+                Job::Transition { bundle, reply } => {
+                    return Ok((singles, Some(Alone::Transition(bundle, reply))))
+                }
             }
             if singles.len() < self.max_coalesce {
                 next = rx.try_recv().ok();
@@ -231,6 +271,15 @@ impl Worker {
         self.observe("batch", bundles.len(), started);
         if let Some(outcomes) = outcomes {
             let _ = reply.send(outcomes);
+        }
+    }
+
+    fn verify_transition(&self, bundle: &ProofBundle, reply: oneshot::Sender<TransitionOutcome>) {
+        let started = Instant::now();
+        let outcome = guarded(|| self.verifier.verify_transition(bundle));
+        self.observe("transition", 1, started);
+        if let Some(outcome) = outcome {
+            let _ = reply.send(outcome);
         }
     }
 

@@ -7,19 +7,21 @@
 //! | status | codes |
 //! |---|---|
 //! | 400 | `invalid_json`, `invalid_bundle`, `invalid_request`, `malformed_proof`, `body_read_failed` |
-//! | 404 | `not_found` |
+//! | 404 | `not_found`, `settlement_not_configured` (`/v1/settle` on a server started without a ledger) |
 //! | 405 | `method_not_allowed` |
 //! | 408 | `request_timeout` (the body did not arrive in time) |
+//! | 409 | `replay` (the statement was already applied), `stale_commitment` (the old commitment is no account's current one), `commitment_in_use`, `balance_overflow` |
 //! | 413 | `payload_too_large`, `batch_too_large` |
 //! | 415 | `unsupported_media_type` |
-//! | 422 | `unsupported_version`, `unsupported_circuit`, `key_fingerprint_mismatch`, `unknown_risk_params`, `missing_price`, `invalid_proof_points`, `invalid_proof`, every `oracle_*` code but `oracle_invalid_config` |
-//! | 500 | `internal_error`, `oracle_invalid_config` (the server's own configuration) |
-//! | 503 | `overloaded` (verification queue full), `timeout` (no verdict within the request timeout), `shutting_down` |
+//! | 422 | `unsupported_version`, `unsupported_circuit`, `key_fingerprint_mismatch`, `unknown_risk_params`, `missing_price`, `invalid_proof_points`, `invalid_proof`, `wrong_statement_kind`, `invalid_liquidation_action`, `liquidation_terms_mismatch`, `value_out_of_range`, every `oracle_*` code but `oracle_invalid_config` |
+//! | 500 | `internal_error`, `oracle_invalid_config` (the server's own configuration), `ledger_error` (any other ledger failure; details only in the log) |
+//! | 503 | `overloaded` (verification queue full), `timeout` (no answer within the request timeout), `shutting_down`, `ledger_busy` (another writer held the ledger's lock too long) |
 //!
 //! 400 means the request is not well-formed (not JSON, wrong types, a proof that is not
 //! 128 bytes of hex); 422 means it is well-formed but does not prove what it claims or
 //! is not acceptable to this verifier (its version, its key, its oracle report, its
-//! points, its pairing check).
+//! points, its pairing check); 409 means it verified but conflicts with the ledger's
+//! state. Every 503 carries `Retry-After: 1`.
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -27,6 +29,7 @@ use axum::{
     Json,
 };
 use serde::Serialize;
+use zkmargin_settlement::SettleError;
 use zkmargin_verifier::{BundleError, VerifyError};
 
 /// An error response: HTTP status, stable code, message.
@@ -98,6 +101,32 @@ impl From<&BundleError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+/// A ledger failure, as the client sees it. Conflicts with the ledger's state are 409
+/// with the ledger's code and message (which name a digest or a commitment, never a
+/// database detail); every failure of the database itself is a 500 `ledger_error`
+/// whose message says nothing of it — the details go to the log.
+impl From<&SettleError> for ApiError {
+    fn from(e: &SettleError) -> Self {
+        let status = match e {
+            SettleError::Replay { .. }
+            | SettleError::StaleCommitment { .. }
+            | SettleError::CommitmentInUse { .. }
+            | SettleError::Overflow(_) => StatusCode::CONFLICT,
+            SettleError::OutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            SettleError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            _ => {
+                return Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ledger_error",
+                    "the ledger could not apply the transition (the error was logged); \
+                     re-submitting is safe: a transition already applied answers 409 replay",
+                )
+            }
         };
         Self::new(status, e.code(), e.to_string())
     }
@@ -194,6 +223,68 @@ mod tests {
         assert_eq!(ApiError::from(&e).status, StatusCode::BAD_REQUEST);
         let e = BundleError::UnsupportedCircuit("x".into());
         assert_eq!(ApiError::from(&e).status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn ledger_conflicts_are_409_and_database_failures_say_nothing_of_the_database() {
+        let cases = [
+            (
+                SettleError::Replay {
+                    statement_digest: "ab".into(),
+                },
+                409,
+                "replay",
+            ),
+            (
+                SettleError::StaleCommitment {
+                    commitment: "0x01".into(),
+                },
+                409,
+                "stale_commitment",
+            ),
+            (
+                SettleError::CommitmentInUse {
+                    commitment: "0x01".into(),
+                },
+                409,
+                "commitment_in_use",
+            ),
+            (
+                SettleError::Overflow("insurance fund"),
+                409,
+                "balance_overflow",
+            ),
+            (
+                SettleError::OutOfRange {
+                    what: "liquidator id",
+                    value: u64::MAX,
+                },
+                422,
+                "value_out_of_range",
+            ),
+            (SettleError::Busy, 503, "ledger_busy"),
+        ];
+        for (e, status, code) in cases {
+            let api = ApiError::from(&e);
+            assert_eq!((api.status.as_u16(), api.code), (status, code), "{e}");
+            assert_eq!(api.message, e.to_string());
+        }
+        let secret = "postgres://zkmargin:hunter2@db.internal/ledger";
+        for e in [
+            SettleError::Database(format!("connection to {secret} reset")),
+            SettleError::Unavailable {
+                backend: "PostgreSQL",
+                reason: format!("{secret} refused"),
+            },
+            SettleError::Corrupt("accounts.commitment = 'zz'".into()),
+            SettleError::InvalidUrl(secret.into()),
+        ] {
+            let api = ApiError::from(&e);
+            assert_eq!((api.status.as_u16(), api.code), (500, "ledger_error"));
+            assert!(!api.message.contains("hunter2") && !api.message.contains("zz"));
+        }
+        let busy = ApiError::from(&SettleError::Busy).into_response();
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /v1/verify` | one proof bundle → `200 {"verdict": …}` or a 4xx error body |
-//! | `POST /v1/verify/batch` | `{"bundles": [...]}` → `200 {"results": [...], "summary": …}`, one result per bundle, in order |
-//! | `GET /v1/info` | key fingerprints, circuit ids, oracle config digest, accepted risk parameters, development flags, limits, build version |
+//! | `POST /v1/verify` | one proof bundle → `200 {"kind": "margin", "verdict": …}`, or for a liquidation transition bundle `200 {"kind": "transition", "transition": …}`; or a 4xx error body |
+//! | `POST /v1/verify/batch` | `{"bundles": [...]}` → `200 {"results": [...], "summary": …}`, one result per bundle, in order (margin bundles; a transition in a batch is a `wrong_statement_kind` result) |
+//! | `POST /v1/settle` | one transition bundle → verified, then applied to the ledger in one transaction → `200 {"settled": …, "transition": …}`; `409 replay` / `409 stale_commitment`; `404 settlement_not_configured` without a ledger |
+//! | `GET /v1/info` | key fingerprints, circuit ids, oracle config digest, accepted risk parameters, development flags, limits, settlement backend and whether its trust is development ([`trust`]), build version |
 //! | `GET /healthz` | `200 {"status": "ok"}` while serving |
 //! | `GET /metrics` | Prometheus text exposition ([`metrics`]) |
 //!
@@ -17,12 +18,21 @@
 //! (503 `overloaded`) and a fixed number of verification workers (the concurrency
 //! limit). Every error is `{"error": {"code", "message"}}`; the codes and their HTTP
 //! statuses are in [`error`]. `docs/openapi.yaml` describes the API.
+//!
+//! Settlement ([`AppState::with_ledger`]): the transition is verified on a worker
+//! thread like any proof, then [`Ledger::apply`] runs in a task of its own, so a
+//! client that disconnects or times out never cancels a ledger transaction halfway
+//! (it commits or rolls back whole either way; a re-submission then answers `replay`).
+//! `/v1/settle` takes no credential: what protects the ledger is the trust
+//! configuration, so `zkmargin-verifier serve --ledger` refuses a development one
+//! ([`trust`]) unless started with `--allow-development`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod dispatch;
 pub mod error;
 pub mod metrics;
+pub mod trust;
 
 use std::{
     future::Future,
@@ -43,11 +53,15 @@ use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use zkmargin_verifier::{ProofBundle, Verdict, Verifier, BUNDLE_VERSION};
+use zkmargin_settlement::{Applied, Ledger};
+use zkmargin_verifier::{
+    ProofBundle, Statement, Verdict, VerifiedTransition, Verifier, VerifyError, BUNDLE_VERSION,
+};
 
-pub use dispatch::{Dispatcher, Outcome, SubmitError};
+pub use dispatch::{Dispatcher, Outcome, SubmitError, TransitionOutcome};
 pub use error::ApiError;
 pub use metrics::Metrics;
+pub use trust::TrustCheck;
 
 /// Version of this build, reported by `/v1/info` and `zkmargin_build_info`.
 pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -86,10 +100,15 @@ impl Default for Limits {
 /// What the service announces about its configuration in `/v1/info`.
 #[derive(Debug, Clone, Default)]
 pub struct Provenance {
-    /// True when the oracle committee is the public development committee.
+    /// True when the oracle committee is, or includes signers of, the public
+    /// development committee.
     pub development_oracle: bool,
     /// Settings that fell back to development defaults, in words.
     pub development_defaults: Vec<String>,
+    /// The development parts of the trust configuration (keys, oracle committee, risk
+    /// parameters); with a ledger, `/v1/info` reports them as the settlement's
+    /// (`settlement.development`).
+    pub trust: TrustCheck,
 }
 
 /// Shared state of the handlers.
@@ -100,11 +119,24 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     limits: Limits,
     provenance: Provenance,
+    ledger: Option<Ledger>,
 }
 
 impl AppState {
-    /// Starts the verification workers for `verifier`.
+    /// Starts the verification workers for `verifier`; no settlement (`/v1/settle`
+    /// answers 404 `settlement_not_configured`).
     pub fn new(verifier: Verifier, limits: Limits, provenance: Provenance) -> Arc<Self> {
+        Self::with_ledger(verifier, limits, provenance, None)
+    }
+
+    /// [`AppState::new`] with a ledger: `/v1/settle` verifies transitions and applies
+    /// them to it.
+    pub fn with_ledger(
+        verifier: Verifier,
+        limits: Limits,
+        provenance: Provenance,
+        ledger: Option<Ledger>,
+    ) -> Arc<Self> {
         let verifier = Arc::new(verifier);
         let metrics = Arc::new(Metrics::new(BUILD_VERSION));
         let dispatcher = Dispatcher::start(
@@ -120,7 +152,13 @@ impl AppState {
             metrics,
             limits,
             provenance,
+            ledger,
         })
+    }
+
+    /// The settlement ledger, when one is configured.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
     }
 
     /// The metrics registry.
@@ -142,6 +180,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/verify/batch",
             post(verify_batch).fallback(method_not_allowed),
         )
+        .route("/v1/settle", post(settle).fallback(method_not_allowed))
         .route("/v1/info", get(info).fallback(method_not_allowed))
         .route("/healthz", get(healthz).fallback(method_not_allowed))
         .route("/metrics", get(metrics_text).fallback(method_not_allowed))
@@ -151,7 +190,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish and stops the workers.
+/// in-flight requests finish, stops the workers and closes the ledger's connections.
 ///
 /// # Errors
 /// The listener's I/O error.
@@ -167,6 +206,9 @@ pub async fn serve(
     let state_for_workers = state.clone();
     // Joining the workers blocks: not on the executor's threads.
     let _ = tokio::task::spawn_blocking(move || state_for_workers.shutdown()).await;
+    if let Some(ledger) = &state.ledger {
+        ledger.close().await;
+    }
     Ok(())
 }
 
@@ -255,15 +297,34 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
         })
         .collect();
     let l = &state.limits;
+    let mut circuits = vec![json!({
+        "id": zkmargin_circuits::MARGIN_CIRCUIT_ID,
+        "public_inputs": zkmargin_circuits::MARGIN_NUM_PUBLIC_INPUTS,
+        "verifying_key_sha256": v.margin_key_fingerprint(),
+    })];
+    if let Some(fingerprint) = v.liquidation_key_fingerprint() {
+        circuits.push(json!({
+            "id": zkmargin_circuits::LIQUIDATION_CIRCUIT_ID,
+            "public_inputs": zkmargin_circuits::LIQUIDATION_NUM_PUBLIC_INPUTS,
+            "verifying_key_sha256": fingerprint,
+        }));
+    }
+    // The backend only: the URL may carry credentials and host names.
+    let settlement = match &state.ledger {
+        Some(ledger) => json!({
+            "configured": true,
+            "backend": ledger.backend(),
+            // Settling on development trust was allowed explicitly (--allow-development).
+            "development": state.provenance.trust.is_development(),
+            "development_trust": state.provenance.trust.parts(),
+        }),
+        None => json!({ "configured": false }),
+    };
     Json(json!({
         "service": "zkmargin-verifier",
         "build_version": BUILD_VERSION,
         "bundle_version": BUNDLE_VERSION,
-        "circuits": [{
-            "id": zkmargin_circuits::MARGIN_CIRCUIT_ID,
-            "public_inputs": zkmargin_circuits::MARGIN_NUM_PUBLIC_INPUTS,
-            "verifying_key_sha256": v.margin_key_fingerprint(),
-        }],
+        "circuits": circuits,
         "development_keys": v.development_keys(),
         "oracle": {
             "config_digest": hex::encode(v.oracle_config_digest()),
@@ -274,6 +335,7 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
             "development_committee": state.provenance.development_oracle,
         },
         "risk_params": params,
+        "settlement": settlement,
         "development_defaults": state.provenance.development_defaults,
         "limits": {
             "max_body_bytes": l.max_body_bytes,
@@ -286,10 +348,26 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
     }))
 }
 
-/// The body of a verified bundle: the verdict plus whether it justifies liquidation.
+/// The body of a verified margin bundle: the verdict plus whether it justifies
+/// liquidation.
 #[derive(Debug, Serialize)]
 struct VerdictBody<'a> {
     verdict: VerdictJson<'a>,
+}
+
+/// `/v1/verify`'s body for a margin bundle: `kind` says which of the two shapes it is.
+#[derive(Debug, Serialize)]
+struct MarginReply<'a> {
+    kind: &'static str,
+    #[serde(flatten)]
+    body: VerdictBody<'a>,
+}
+
+/// `/v1/verify`'s body for a transition bundle.
+#[derive(Debug, Serialize)]
+struct TransitionReply<'a> {
+    kind: &'static str,
+    transition: &'a VerifiedTransition,
 }
 
 #[derive(Debug, Serialize)]
@@ -327,13 +405,25 @@ async fn verify_one(
     let result = async {
         let bytes = read_body(&state, &headers, body).await?;
         let bundle = ProofBundle::from_json(&bytes).map_err(|e| ApiError::from(&e))?;
+        if let Statement::Liquidation(_) = bundle.statement {
+            let transition = verify_transition(&state, started, bundle).await?;
+            state.metrics.verdict("transition");
+            return Ok(Json(TransitionReply {
+                kind: "transition",
+                transition: &transition,
+            })
+            .into_response());
+        }
         let rx = state.dispatcher.submit(bundle).map_err(submit_error)?;
         let outcome = await_reply(&state, started, rx).await?;
         match outcome {
             Ok(verdict) => {
                 state.metrics.verdict(status_label(&verdict));
-                Ok(Json(VerdictBody {
-                    verdict: VerdictJson::of(&verdict),
+                Ok(Json(MarginReply {
+                    kind: "margin",
+                    body: VerdictBody {
+                        verdict: VerdictJson::of(&verdict),
+                    },
                 })
                 .into_response())
             }
@@ -427,7 +517,15 @@ async fn batch_inner(
             .map_err(submit_error)?;
         let outcomes = await_reply(state, started, rx).await?;
         for (slot, outcome) in slots.into_iter().zip(outcomes) {
-            results[slot] = Some(outcome.map_err(|e| ApiError::from(&e)));
+            results[slot] = Some(outcome.map_err(|e| {
+                let mut api = ApiError::from(&e);
+                if matches!(e, VerifyError::WrongStatement { .. }) {
+                    api.message.push_str(
+                        "; a batch verifies margin bundles: send a transition to POST /v1/verify or POST /v1/settle",
+                    );
+                }
+                api
+            }));
         }
     }
 
@@ -466,6 +564,137 @@ async fn batch_inner(
         "summary": { "bundles": n, "meets": meets, "breaches": breaches, "rejected": rejected },
     }))
     .into_response())
+}
+
+/// Verifies a transition bundle on a worker within the request timeout.
+async fn verify_transition(
+    state: &AppState,
+    started: Instant,
+    bundle: ProofBundle,
+) -> Result<VerifiedTransition, ApiError> {
+    let rx = state
+        .dispatcher
+        .submit_transition(bundle)
+        .map_err(submit_error)?;
+    await_reply(state, started, rx)
+        .await?
+        .map_err(|e| ApiError::from(&e))
+}
+
+/// The body of a settled transition: what the ledger did, and what was verified.
+#[derive(Debug, Serialize)]
+struct SettledBody<'a> {
+    settled: &'a Applied,
+    transition: &'a VerifiedTransition,
+}
+
+/// `POST /v1/settle`.
+async fn settle(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let result = settle_inner(&state, started, &headers, body).await;
+    let outcome = match &result {
+        Ok(_) => "applied",
+        Err(e) => {
+            state.metrics.reject(e.code);
+            e.code
+        }
+    };
+    state.metrics.settle(outcome);
+    result
+}
+
+async fn settle_inner(
+    state: &Arc<AppState>,
+    started: Instant,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Some(ledger) = state.ledger.clone() else {
+        // Read (and discard) the body so the client hears the answer.
+        let _ = read_body(state, headers, body).await;
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "settlement_not_configured",
+            "this server has no settlement ledger: start it with --ledger URL (or ZKMARGIN_LEDGER_DB) to enable POST /v1/settle",
+        ));
+    };
+    let bytes = read_body(state, headers, body).await?;
+    let bundle = ProofBundle::from_json(&bytes).map_err(|e| ApiError::from(&e))?;
+    if let Statement::Margin(_) = bundle.statement {
+        let e = VerifyError::WrongStatement {
+            expected: zkmargin_circuits::LIQUIDATION_CIRCUIT_ID,
+            found: zkmargin_circuits::MARGIN_CIRCUIT_ID,
+        };
+        let mut api = ApiError::from(&e);
+        api.message.push_str(
+            "; POST /v1/settle takes a liquidation transition bundle (verify margin bundles with POST /v1/verify)",
+        );
+        return Err(api);
+    }
+    let transition = verify_transition(state, started, bundle).await?;
+
+    // The apply runs to completion in its own task whatever happens to this request.
+    let metrics = state.metrics.clone();
+    let digest = hex::encode(transition.statement_digest());
+    let task = tokio::spawn(async move {
+        let applying = Instant::now();
+        let applied = ledger.apply(&transition).await;
+        metrics
+            .ledger_apply_duration
+            .observe(applying.elapsed().as_secs_f64());
+        (applied, transition)
+    });
+    let left = state
+        .limits
+        .request_timeout
+        .saturating_sub(started.elapsed());
+    let (applied, transition) = match tokio::time::timeout(left, task).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(join)) => {
+            tracing::error!(statement = %digest, error = %join, "ledger apply task failed");
+            return Err(ApiError::internal(
+                "applying the transition failed unexpectedly; the error was logged",
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the ledger did not answer within the request timeout of {} ms; the transition may still be applied: re-submit it (an applied transition answers 409 replay)",
+                    state.limits.request_timeout.as_millis()
+                ),
+            ))
+        }
+    };
+    match applied {
+        Ok(applied) => {
+            tracing::info!(
+                statement = %applied.statement_digest,
+                account = applied.account_id,
+                liquidator = applied.liquidator,
+                "liquidation settled"
+            );
+            Ok(Json(SettledBody {
+                settled: &applied,
+                transition: &transition,
+            })
+            .into_response())
+        }
+        Err(e) => {
+            let api = ApiError::from(&e);
+            if api.status.is_server_error() {
+                tracing::error!(statement = %digest, code = e.code(), error = %e, "ledger apply failed");
+            } else {
+                tracing::debug!(statement = %digest, code = e.code(), "settlement refused");
+            }
+            Err(api)
+        }
+    }
 }
 
 fn submit_error(e: SubmitError) -> ApiError {

@@ -4,9 +4,11 @@
 //! |---|---|---|
 //! | `zkmargin_http_requests_total` | counter | `route`, `method`, `status` |
 //! | `zkmargin_http_request_duration_seconds` | histogram | `route` |
-//! | `zkmargin_verdicts_total` | counter | `status` (`meets`, `breaches`) |
+//! | `zkmargin_verdicts_total` | counter | `status` (`meets`, `breaches`; `transition` for a liquidation transition verified by `/v1/verify`) |
 //! | `zkmargin_rejections_total` | counter | `code` (every error code, decoding and verification) |
-//! | `zkmargin_verification_duration_seconds` | histogram | `kind` (`single`, `batch`): time on a verification worker |
+//! | `zkmargin_verification_duration_seconds` | histogram | `kind` (`single`, `batch`, `transition`): time on a verification worker |
+//! | `zkmargin_settlements_total` | counter | `outcome` (`applied`, or the error code of a refused `/v1/settle`: `replay`, `stale_commitment`, `invalid_proof`, …) |
+//! | `zkmargin_ledger_apply_duration_seconds` | histogram | — (time in `Ledger::apply`, lock wait included) |
 //! | `zkmargin_batch_size` | histogram | `kind` (`request`: bundles per batch request; `coalesced`: single requests verified together) |
 //! | `zkmargin_verification_queue_depth` | gauge | jobs waiting for a worker |
 //! | `zkmargin_build_info` | gauge (1) | `version` |
@@ -61,6 +63,13 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+/// A label set with one `outcome` label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `applied` or an error code.
+    pub outcome: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: &'static str,
@@ -86,6 +95,10 @@ pub struct Metrics {
     pub batch_size: HistogramFamily<KindLabels>,
     /// Jobs waiting for a worker.
     pub queue_depth: Gauge,
+    /// `/v1/settle` outcomes: `applied` or the error code.
+    pub settlements: Family<OutcomeLabels, Counter>,
+    /// Time in `Ledger::apply`.
+    pub ledger_apply_duration: Histogram,
 }
 
 fn latency_histogram() -> Histogram {
@@ -131,7 +144,7 @@ impl Metrics {
             Family::new_with_constructor(latency_histogram);
         registry.register(
             "verification_duration_seconds",
-            "Time on a verification worker per job (single proof or batch)",
+            "Time on a verification worker per job (single proof, batch or transition)",
             verification_duration.clone(),
         );
         let batch_size: HistogramFamily<KindLabels> = Family::new_with_constructor(size_histogram);
@@ -146,6 +159,18 @@ impl Metrics {
             "Verification jobs waiting for a worker",
             queue_depth.clone(),
         );
+        let settlements = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "settlements",
+            "POST /v1/settle outcomes: applied, or the error code of the refusal",
+            settlements.clone(),
+        );
+        let ledger_apply_duration = latency_histogram();
+        registry.register(
+            "ledger_apply_duration_seconds",
+            "Time applying a verified transition to the ledger (lock wait included)",
+            ledger_apply_duration.clone(),
+        );
         let build = Family::<VersionLabels, Gauge>::default();
         build.get_or_create(&VersionLabels { version }).set(1);
         registry.register("build_info", "Build version of the service", build);
@@ -158,7 +183,16 @@ impl Metrics {
             verification_duration,
             batch_size,
             queue_depth,
+            settlements,
+            ledger_apply_duration,
         }
+    }
+
+    /// Counts a `/v1/settle` outcome.
+    pub fn settle(&self, outcome: &'static str) {
+        self.settlements
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// Counts a rejection with `code`.

@@ -79,12 +79,21 @@ impl Run {
 
 /// Runs `zkmargin args…` in `cwd` with a clean environment for zkmargin's variables.
 pub fn zk(cwd: &Path, args: &[&str]) -> Run {
+    zk_env(cwd, args, &[])
+}
+
+/// [`zk`] with `envs` set.
+pub fn zk_env(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_zkmargin"))
         .args(args)
         .current_dir(cwd)
         .env_remove("ZKMARGIN_KEYS")
+        .env_remove("ZKMARGIN_LEDGER_DB")
+        .env_remove("ZKMARGIN_OPERATOR_SECRET_FILE")
+        .env_remove("ZKMARGIN_ALLOW_DEVELOPMENT")
         .env_remove("RUST_LOG")
         .env("RUST_BACKTRACE", "1")
+        .envs(envs.iter().copied())
         .output()
         .expect("run zkmargin");
     Run {
@@ -165,6 +174,40 @@ impl World {
         ];
         if !extra.contains(&"--keys") {
             args.extend(["--keys", s(&self.keys)]);
+        }
+        args.extend(extra);
+        zk(self.path(), &args)
+    }
+
+    /// `liquidate` with the world's keys and oracle config (unless `extra` names
+    /// `--keys` or `--oracle`), liquidator 7 unless `extra` names another.
+    pub fn liquidate(
+        &self,
+        account: &Path,
+        report: &Path,
+        out: &Path,
+        new_account: &Path,
+        extra: &[&str],
+    ) -> Run {
+        let mut args = vec![
+            "liquidate",
+            "--account",
+            s(account),
+            "--report",
+            s(report),
+            "-o",
+            s(out),
+            "--new-account",
+            s(new_account),
+        ];
+        if !extra.contains(&"--keys") {
+            args.extend(["--keys", s(&self.keys)]);
+        }
+        if !extra.contains(&"--oracle") {
+            args.extend(["--oracle", s(&self.oracle)]);
+        }
+        if !extra.contains(&"--liquidator") {
+            args.extend(["--liquidator", "7"]);
         }
         args.extend(extra);
         zk(self.path(), &args)

@@ -1,6 +1,9 @@
 //! Harness of the service tests: fixture keys and proofs made once per test binary,
 //! the real `zkmargin-verifier` binary started on a free loopback port, and a small
 //! HTTP client (ureq) that returns every status with its JSON body.
+//!
+//! [`world`] has margin keys only (the verification tests); [`settle_world`] has
+//! margin and liquidation keys (the settlement tests).
 #![allow(dead_code)]
 
 use std::{
@@ -39,10 +42,23 @@ impl World {
     }
 }
 
+/// Margin keys, a report observed now and eight margin bundles.
 pub fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| {
-        let fixture = Fixture::new(7);
+    WORLD.get_or_init(|| World::new(Fixture::new(7), 8))
+}
+
+/// Margin and liquidation keys and a report observed now (no margin bundles: the
+/// settlement tests make their own transitions).
+pub fn settle_world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| World::new(Fixture::with_liquidation(17), 0))
+}
+
+impl World {
+    /// `fixture`'s oracle and parameter files, a report observed now, and
+    /// `margin_bundles` valid margin bundles.
+    pub fn new(fixture: Fixture, margin_bundles: u64) -> Self {
         let files = tempfile::tempdir().expect("temp dir");
         std::fs::write(
             files.path().join("oracle.json"),
@@ -56,7 +72,7 @@ pub fn world() -> &'static World {
         .unwrap();
         let report = fixture.signed_report(zkmargin_verifier::testkit::now());
         let mut rng = ChaCha20Rng::seed_from_u64(8);
-        let valid = (0..8)
+        let valid = (0..margin_bundles)
             .map(|i| {
                 let status = if i % 2 == 0 {
                     Status::Meets
@@ -72,7 +88,7 @@ pub fn world() -> &'static World {
             report,
             valid,
         }
-    })
+    }
 }
 
 /// A running `zkmargin-verifier serve`.
@@ -89,24 +105,22 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub const MAX_BATCH: usize = 16;
 
 impl Server {
-    /// Starts the binary with the world's keys, oracle and parameter files, on port 0,
+    /// Starts the binary with [`world`]'s keys, oracle and parameter files, on port 0,
     /// plus `extra` flags, and waits for it to announce its address.
     pub fn start(extra: &[&str]) -> Self {
-        let w = world();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zkmargin-verifier"))
-            .arg("serve")
-            .arg("--bind")
-            .arg("127.0.0.1:0")
-            .arg("--keys")
-            .arg(w.fixture.keys_dir())
-            .arg("--oracle")
-            .arg(w.oracle_file())
-            .arg("--params")
-            .arg(w.params_file())
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+        Self::start_with(world(), extra, &[])
+    }
+
+    /// Starts the binary with `w`'s keys, oracle and parameter files, on port 0, plus
+    /// `extra` flags and `envs`, and waits for it to announce its address.
+    pub fn start_with(w: &World, extra: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::spawn(Self::command(w, extra, envs))
+    }
+
+    /// Starts `command` (a `zkmargin-verifier serve` on port 0) and waits for it to
+    /// announce its address.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stderr(Stdio::piped())
             .spawn()
             .expect("start zkmargin-verifier");
@@ -144,6 +158,48 @@ impl Server {
         }
     }
 
+    /// `zkmargin-verifier serve` on 127.0.0.1:0 with `w`'s trust files, `extra` flags
+    /// and `envs`; stdin and stdout closed.
+    pub fn command(w: &World, extra: &[&str], envs: &[(&str, &str)]) -> Command {
+        let mut command = Self::bare_command(&[], envs);
+        command
+            .arg("--keys")
+            .arg(w.fixture.keys_dir())
+            .arg("--oracle")
+            .arg(w.oracle_file())
+            .arg("--params")
+            .arg(w.params_file())
+            .args(extra);
+        command
+    }
+
+    /// `zkmargin-verifier serve` on 127.0.0.1:0 with `args` and `envs` only: no trust
+    /// flags (the development defaults, `keys/` of the working directory), none of
+    /// zkmargin's variables inherited; stdin and stdout closed.
+    pub fn bare_command(args: &[&str], envs: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_zkmargin-verifier"));
+        for var in [
+            "ZKMARGIN_BIND",
+            "ZKMARGIN_KEYS",
+            "ZKMARGIN_ORACLE",
+            "ZKMARGIN_PARAMS",
+            "ZKMARGIN_LEDGER_DB",
+            "ZKMARGIN_ALLOW_DEVELOPMENT",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .arg("serve")
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .envs(envs.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        command
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -170,6 +226,33 @@ impl Server {
 
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post(path, &serde_json::to_vec(body).unwrap())
+    }
+
+    /// POSTs `bundle` to `/v1/settle`.
+    pub fn settle(&self, bundle: &ProofBundle) -> (u16, Value) {
+        self.post("/v1/settle", &serde_json::to_vec(bundle).unwrap())
+    }
+
+    /// POSTs `body` as JSON; the status, the JSON body and the value of `header`.
+    pub fn post_with_header(
+        &self,
+        path: &str,
+        body: &[u8],
+        header: &str,
+    ) -> (u16, Value, Option<String>) {
+        let result = self
+            .agent
+            .post(&self.url(path))
+            .set("content-type", "application/json")
+            .send_bytes(body);
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let value = response.header(header).map(str::to_owned);
+        let (status, json) = into_status_json(Ok(response));
+        (status, json, value)
     }
 
     pub fn verify(&self, bundle: &ProofBundle) -> (u16, Value) {

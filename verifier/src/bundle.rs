@@ -21,7 +21,7 @@
 //! proof is only accepted for prices a quorum signed.
 
 use serde::{Deserialize, Serialize};
-use zkmargin_circuits::{Commitment, Status};
+use zkmargin_circuits::{Commitment, LiquidationAction, LiquidationTerms, Status};
 use zkmargin_oracle::SignedReport;
 
 /// Bundle format version.
@@ -52,6 +52,9 @@ pub enum Statement {
     /// The margin statement.
     #[serde(rename = "zkmargin.margin.v1")]
     Margin(MarginStatement),
+    /// The liquidation transition statement.
+    #[serde(rename = "zkmargin.liquidation.v1")]
+    Liquidation(Box<LiquidationStatement>),
 }
 
 /// "The account inside `commitment` has `status` at threshold `tau_ppm`", at the
@@ -70,17 +73,54 @@ pub struct MarginStatement {
     pub risk_params_digest: [u8; 32],
 }
 
+/// "The breaching account inside `old_commitment` becomes the account inside
+/// `new_commitment` by `action`", at the report's prices under the risk parameters
+/// with digest `risk_params_digest`; `deficit` is what it leaves unpaid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidationStatement {
+    /// Commitment of the breaching state.
+    pub old_commitment: Commitment,
+    /// Commitment of the state after the liquidation.
+    pub new_commitment: Commitment,
+    /// The venue's id of the liquidator the fee is owed to.
+    pub liquidator: u64,
+    /// What the liquidation moves.
+    pub action: LiquidationAction,
+    /// Quote units left unpaid after everything is closed (0 otherwise).
+    pub deficit: u64,
+    /// The action's terms as the prover computed them. The verifier recomputes them
+    /// from the action, the signed prices and the parameters, and rejects a bundle
+    /// whose terms differ; they are here so a reader sees the fees without a verifier.
+    pub terms: LiquidationTerms,
+    /// SHA-256 of the risk parameters, lowercase hex.
+    #[serde(with = "hex::serde")]
+    pub risk_params_digest: [u8; 32],
+}
+
 impl Statement {
     /// The circuit id of this statement.
     pub fn circuit_id(&self) -> &'static str {
         match self {
             Statement::Margin(_) => zkmargin_circuits::MARGIN_CIRCUIT_ID,
+            Statement::Liquidation(_) => zkmargin_circuits::LIQUIDATION_CIRCUIT_ID,
+        }
+    }
+
+    /// SHA-256 of the risk parameters the statement uses.
+    pub fn risk_params_digest(&self) -> [u8; 32] {
+        match self {
+            Statement::Margin(s) => s.risk_params_digest,
+            Statement::Liquidation(s) => s.risk_params_digest,
         }
     }
 }
 
 /// Circuit ids this build verifies.
-pub const SUPPORTED_CIRCUITS: &[&str] = &[zkmargin_circuits::MARGIN_CIRCUIT_ID];
+pub const SUPPORTED_CIRCUITS: &[&str] = &[
+    zkmargin_circuits::MARGIN_CIRCUIT_ID,
+    zkmargin_circuits::LIQUIDATION_CIRCUIT_ID,
+];
 
 /// Why bytes are not a proof bundle this build reads. Each variant has a stable
 /// [`BundleError::code`].
@@ -160,7 +200,7 @@ impl ProofBundle {
             // The statement is tagged by its circuit, which hides the path inside it:
             // decode it alone to name the field.
             if path == "statement" {
-                if let Some(inner) = statement.and_then(margin_statement_error) {
+                if let Some(inner) = statement.and_then(statement_error) {
                     return inner;
                 }
             }
@@ -172,18 +212,23 @@ impl ProofBundle {
     }
 }
 
-/// The error of decoding `statement` (minus its `circuit` tag) as a margin statement,
-/// with the path below `statement`.
-fn margin_statement_error(mut statement: serde_json::Value) -> Option<BundleError> {
-    statement.as_object_mut()?.remove("circuit");
-    match serde_path_to_error::deserialize::<_, MarginStatement>(statement) {
-        Ok(_) => None,
-        Err(e) => Some(BundleError::Shape {
-            path: match e.path().to_string() {
-                p if p == "." => "statement".to_owned(),
-                p => format!("statement.{p}"),
-            },
-            message: e.into_inner().to_string(),
-        }),
-    }
+/// The error of decoding `statement` (minus its `circuit` tag) as the statement type
+/// its tag names (a margin statement when the tag is missing), with the path below
+/// `statement`.
+fn statement_error(mut statement: serde_json::Value) -> Option<BundleError> {
+    let circuit = statement.as_object_mut()?.remove("circuit");
+    let result = match circuit.as_ref().and_then(serde_json::Value::as_str) {
+        Some(zkmargin_circuits::LIQUIDATION_CIRCUIT_ID) => {
+            serde_path_to_error::deserialize::<_, LiquidationStatement>(statement).map(drop)
+        }
+        _ => serde_path_to_error::deserialize::<_, MarginStatement>(statement).map(drop),
+    };
+    let e = result.err()?;
+    Some(BundleError::Shape {
+        path: match e.path().to_string() {
+            p if p == "." => "statement".to_owned(),
+            p => format!("statement.{p}"),
+        },
+        message: e.into_inner().to_string(),
+    })
 }

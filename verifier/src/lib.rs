@@ -11,6 +11,8 @@
 //!   names each invalid proof.
 //! - [`Verdict`]: `Meets` or `Breach`. A [`VerifiedBreach`] can only be made by this
 //!   crate, so settlement code that takes one cannot be handed an unverified proof.
+//! - [`Verifier::verify_transition`]: a liquidation transition bundle →
+//!   [`VerifiedTransition`], the only input the settlement ledger applies.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,13 +20,18 @@ mod batch;
 pub mod bundle;
 mod cache;
 mod fixed_base;
+mod g2;
 pub mod keys;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod transition;
 mod verify;
 
-pub use bundle::{BundleError, MarginStatement, ProofBundle, Statement, BUNDLE_VERSION};
+pub use bundle::{
+    BundleError, LiquidationStatement, MarginStatement, ProofBundle, Statement, BUNDLE_VERSION,
+};
 pub use keys::{KeyError, Manifest};
+pub use transition::VerifiedTransition;
 pub use verify::{
     Clock, FixedClock, SetupError, SystemClock, Verdict, VerifiedBreach, VerifiedMargin, Verifier,
     VerifyError,

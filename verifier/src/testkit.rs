@@ -1,6 +1,8 @@
-//! Fixtures for tests and benchmarks (feature `testkit`): fresh margin keys from a
-//! seed, written as a keys directory the [`Verifier`] loads, accounts that meet or
-//! breach, signed development price reports, real Groth16 proofs, and tampering.
+//! Fixtures for tests and benchmarks (feature `testkit`): fresh margin keys (and, with
+//! [`Fixture::with_liquidation`], liquidation keys) from a seed, written as a keys
+//! directory the [`Verifier`] loads, accounts that meet or breach, signed development
+//! price reports, real Groth16 proofs of both statements, re-randomized proofs, and
+//! tampering.
 //!
 //! It proves with `zkmargin_circuits::r1cs` and `ark_groth16` directly, so the
 //! verifier's tests do not depend on the prover crate. Keys made here are
@@ -14,15 +16,17 @@ use std::{
 
 use ark_bn254::{Bn254, G1Affine, G1Projective};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_groth16::{Groth16, Proof, ProvingKey};
+use ark_groth16::{Groth16, Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rand::{CryptoRng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use zkmargin_circuits::{
-    r1cs::{MarginCircuit, MarginPrivate},
-    Account, Commitment, MarginPublic, Prices, RiskParams, Status, MARGIN_CIRCUIT_ID,
-    MARGIN_NUM_PUBLIC_INPUTS,
+    choose_liquidation,
+    r1cs::{LiquidationCircuit, LiquidationPrivate, MarginCircuit, MarginPrivate},
+    state_after, Account, Blinding, Commitment, LiquidationError, LiquidationPublic,
+    LiquidationRules, MarginPublic, Prices, RiskParams, Status, LIQUIDATION_CIRCUIT_ID,
+    LIQUIDATION_NUM_PUBLIC_INPUTS, MARGIN_CIRCUIT_ID, MARGIN_NUM_PUBLIC_INPUTS,
 };
 use zkmargin_oracle::{
     development_committee, OracleConfig, PriceFeed, PriceReport, SignedReport, SignerKey,
@@ -30,7 +34,7 @@ use zkmargin_oracle::{
 };
 
 use crate::{
-    bundle::{MarginStatement, ProofBundle, Statement, BUNDLE_VERSION},
+    bundle::{LiquidationStatement, MarginStatement, ProofBundle, Statement, BUNDLE_VERSION},
     keys::{fingerprint, CircuitKeys, KeyFile, Manifest, MANIFEST_FILE, MANIFEST_VERSION},
     verify::{SetupError, Verifier},
 };
@@ -47,15 +51,47 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Fresh margin keys in a temporary keys directory, with the development oracle
-/// committee and [`RiskParams::development`].
+/// Fresh keys in a temporary keys directory, with the development oracle committee and
+/// [`RiskParams::development`].
 pub struct Fixture {
     dir: tempfile::TempDir,
     pk: ProvingKey<Bn254>,
     fingerprint: String,
+    liquidation: Option<CircuitFixture>,
     params: RiskParams,
     signers: Vec<SignerKey>,
     oracle: OracleConfig,
+}
+
+/// The proving key and verifying-key fingerprint of one circuit.
+struct CircuitFixture {
+    pk: ProvingKey<Bn254>,
+    fingerprint: String,
+}
+
+/// A real liquidation transition: the bundle and the private states on both sides
+/// (what the venue knows; the verifier and the ledger see only the bundle).
+#[derive(Clone)]
+pub struct Transition {
+    /// The transition bundle (`zkmargin.liquidation.v1`).
+    pub bundle: ProofBundle,
+    /// The breaching state inside the old commitment.
+    pub old: Account,
+    /// The state inside the new commitment.
+    pub new: Account,
+    /// The proven statement, as the verifier rebuilds it.
+    pub public: LiquidationPublic,
+}
+
+impl std::fmt::Debug for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transition")
+            .field("old_commitment", &self.public.old_commitment)
+            .field("new_commitment", &self.public.new_commitment)
+            .field("liquidator", &self.public.liquidator)
+            .field("action", &self.public.action)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Fixture {
@@ -76,29 +112,45 @@ impl Fixture {
     /// # Panics
     /// If setup or writing the directory fails (a fixture has nothing to recover).
     pub fn new(seed: u64) -> Self {
+        Self::build(seed, false)
+    }
+
+    /// [`Fixture::new`] plus keys of the liquidation circuit (`liquidation.vk`,
+    /// `liquidation.pk`), listed in the same manifest after the margin keys, from the
+    /// same seeded RNG. The margin keys equal those of `Fixture::new(seed)`.
+    ///
+    /// # Panics
+    /// If setup or writing the directory fails.
+    pub fn with_liquidation(seed: u64) -> Self {
+        Self::build(seed, true)
+    }
+
+    fn build(seed: u64, liquidation: bool) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+        let dir = tempfile::tempdir().expect("temporary keys directory");
+        let (pk, margin_entry) = setup_circuit(
+            dir.path(),
+            "margin",
+            MARGIN_CIRCUIT_ID,
+            MARGIN_NUM_PUBLIC_INPUTS,
             MarginCircuit::for_setup(),
             &mut rng,
-        )
-        .expect("margin circuit setup");
-        let dir = tempfile::tempdir().expect("temporary keys directory");
-
-        let mut vk_bytes = Vec::new();
-        pk.vk
-            .serialize_uncompressed(&mut vk_bytes)
-            .expect("serialize verifying key");
-        let mut pk_bytes = Vec::new();
-        pk.serialize_uncompressed(&mut pk_bytes)
-            .expect("serialize proving key");
-        let vk_file = write_key(dir.path(), "margin.vk", &vk_bytes);
-        let pk_file = write_key(dir.path(), "margin.pk", &pk_bytes);
-
-        let cs = ConstraintSystem::new_ref();
-        cs.set_mode(SynthesisMode::Setup);
-        MarginCircuit::for_setup()
-            .generate_constraints(cs.clone())
-            .expect("synthesize the margin circuit");
+        );
+        let fingerprint = margin_entry.verifying_key.sha256.clone();
+        let mut circuits = vec![margin_entry];
+        let liquidation = liquidation.then(|| {
+            let (pk, entry) = setup_circuit(
+                dir.path(),
+                "liquidation",
+                LIQUIDATION_CIRCUIT_ID,
+                LIQUIDATION_NUM_PUBLIC_INPUTS,
+                LiquidationCircuit::for_setup(),
+                &mut rng,
+            );
+            let fingerprint = entry.verifying_key.sha256.clone();
+            circuits.push(entry);
+            CircuitFixture { pk, fingerprint }
+        });
         let manifest = Manifest {
             version: MANIFEST_VERSION,
             development: true,
@@ -106,13 +158,7 @@ impl Fixture {
                 "DEVELOPMENT KEYS (test fixture, seed {seed}): anyone can forge proofs against them"
             ),
             seed: Some(format!("testkit:{seed}")),
-            circuits: vec![CircuitKeys {
-                id: MARGIN_CIRCUIT_ID.to_owned(),
-                constraints: cs.num_constraints(),
-                public_inputs: MARGIN_NUM_PUBLIC_INPUTS,
-                proving_key: pk_file,
-                verifying_key: vk_file.clone(),
-            }],
+            circuits,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest JSON");
         std::fs::write(dir.path().join(MANIFEST_FILE), json).expect("write manifest");
@@ -121,7 +167,8 @@ impl Fixture {
         Self {
             dir,
             pk,
-            fingerprint: vk_file.sha256,
+            fingerprint,
+            liquidation,
             params: RiskParams::development(),
             signers,
             oracle,
@@ -133,9 +180,24 @@ impl Fixture {
         self.dir.path()
     }
 
-    /// SHA-256 of the verifying key file: every bundle's `key_fingerprint`.
+    /// SHA-256 of the margin verifying key file: every margin bundle's `key_fingerprint`.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// SHA-256 of the liquidation verifying key file (`None` without liquidation keys).
+    pub fn liquidation_fingerprint(&self) -> Option<&str> {
+        self.liquidation.as_ref().map(|l| l.fingerprint.as_str())
+    }
+
+    /// The margin circuit's verifying key.
+    pub fn margin_vk(&self) -> &VerifyingKey<Bn254> {
+        &self.pk.vk
+    }
+
+    /// The liquidation circuit's verifying key (`None` without liquidation keys).
+    pub fn liquidation_vk(&self) -> Option<&VerifyingKey<Bn254>> {
+        self.liquidation.as_ref().map(|l| &l.pk.vk)
     }
 
     /// The risk parameters the fixture proves under ([`RiskParams::development`]).
@@ -275,6 +337,194 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    fn liquidation_keys(&self) -> &CircuitFixture {
+        self.liquidation
+            .as_ref()
+            .expect("a fixture made with Fixture::with_liquidation")
+    }
+
+    /// The liquidation the prover's policy ([`choose_liquidation`]) picks for the
+    /// breaching `old` at `report`'s prices, owed to `liquidator`, with a fresh random
+    /// blinding for the new state: statement and new state, not yet proven.
+    ///
+    /// # Errors
+    /// [`LiquidationError`] when `old` cannot be liquidated (it meets its margin, or no
+    /// action is legal).
+    pub fn plan_liquidation<R: RngCore + CryptoRng>(
+        &self,
+        old: &Account,
+        liquidator: u64,
+        report: &SignedReport,
+        rng: &mut R,
+    ) -> Result<(LiquidationPublic, Account), LiquidationError> {
+        let prices = self.prices(&report.report);
+        let chosen = choose_liquidation(old, &self.params, &prices)?;
+        let (mut new, deficit) = state_after(old, &chosen.action, &chosen.terms)?;
+        new.nonce = old.nonce + 1;
+        new.blinding = Blinding::random(rng);
+        let public = LiquidationPublic {
+            old_commitment: Commitment::of(old),
+            new_commitment: Commitment::of(&new),
+            liquidator,
+            action: chosen.action,
+            terms: chosen.terms,
+            deficit,
+            prices,
+            weights: self.params.weights(),
+            rules: LiquidationRules::from(&self.params),
+        };
+        Ok((public, new))
+    }
+
+    /// A real Groth16 proof of the liquidation of the breaching `old` that
+    /// [`Fixture::plan_liquidation`] chooses, as a transition bundle with `report`.
+    ///
+    /// # Panics
+    /// Without liquidation keys ([`Fixture::with_liquidation`]), or when `old` cannot
+    /// be liquidated at the report's prices.
+    pub fn liquidate<R: RngCore + CryptoRng>(
+        &self,
+        old: &Account,
+        liquidator: u64,
+        report: &SignedReport,
+        rng: &mut R,
+    ) -> Transition {
+        let (public, new) = self
+            .plan_liquidation(old, liquidator, report, rng)
+            .unwrap_or_else(|e| panic!("account {} cannot be liquidated: {e}", old.id));
+        let bundle = self.prove_transition(old, &public, new.blinding, report, rng);
+        Transition {
+            bundle,
+            old: old.clone(),
+            new,
+            public,
+        }
+    }
+
+    /// A Groth16 proof of `public` with witness (`old`, `new_blinding`), as a bundle
+    /// carrying `report`. The proof verifies only if the witness satisfies the circuit
+    /// for `public` and `public`'s prices are the report's.
+    ///
+    /// # Panics
+    /// Without liquidation keys, or if proving fails.
+    pub fn prove_transition<R: RngCore + CryptoRng>(
+        &self,
+        old: &Account,
+        public: &LiquidationPublic,
+        new_blinding: Blinding,
+        report: &SignedReport,
+        rng: &mut R,
+    ) -> ProofBundle {
+        let keys = self.liquidation_keys();
+        let circuit = LiquidationCircuit {
+            public: *public,
+            private: Some(LiquidationPrivate {
+                old: old.clone(),
+                new_blinding,
+            }),
+        };
+        let proof = Groth16::<Bn254>::create_random_proof_with_reduction(circuit, &keys.pk, rng)
+            .expect("prove the liquidation");
+        ProofBundle {
+            version: BUNDLE_VERSION,
+            key_fingerprint: keys.fingerprint.clone(),
+            statement: Statement::Liquidation(Box::new(LiquidationStatement {
+                old_commitment: public.old_commitment,
+                new_commitment: public.new_commitment,
+                liquidator: public.liquidator,
+                action: public.action,
+                deficit: public.deficit,
+                terms: public.terms,
+                risk_params_digest: self.params.digest(),
+            })),
+            report: report.clone(),
+            proof: proof_to_hex(&proof),
+        }
+    }
+
+    /// The same bundle with its proof re-randomized (`Groth16::rerandomize_proof`): a
+    /// different, equally valid proof of the same statement, as anyone holding the
+    /// bundle can make. Works for both circuits.
+    ///
+    /// # Panics
+    /// For a liquidation bundle without liquidation keys, or an undecodable proof.
+    pub fn rerandomize<R: RngCore + CryptoRng>(
+        &self,
+        bundle: &ProofBundle,
+        rng: &mut R,
+    ) -> ProofBundle {
+        let vk = match bundle.statement {
+            Statement::Margin(_) => &self.pk.vk,
+            Statement::Liquidation(_) => &self.liquidation_keys().pk.vk,
+        };
+        let proof = Groth16::<Bn254>::rerandomize_proof(vk, &proof_of(bundle), rng);
+        ProofBundle {
+            proof: proof_to_hex(&proof),
+            ..bundle.clone()
+        }
+    }
+}
+
+/// The liquidation statement of a transition bundle.
+///
+/// # Panics
+/// For a margin bundle.
+pub fn liquidation_statement(bundle: &ProofBundle) -> &LiquidationStatement {
+    match &bundle.statement {
+        Statement::Liquidation(s) => s,
+        Statement::Margin(_) => panic!("a liquidation bundle was expected"),
+    }
+}
+
+/// The liquidation statement of a transition bundle, to alter it.
+///
+/// # Panics
+/// For a margin bundle.
+pub fn liquidation_statement_mut(bundle: &mut ProofBundle) -> &mut LiquidationStatement {
+    match &mut bundle.statement {
+        Statement::Liquidation(s) => s,
+        Statement::Margin(_) => panic!("a liquidation bundle was expected"),
+    }
+}
+
+/// Groth16 setup of `circuit` with `rng`, keys written to `dir` as `<stem>.vk` and
+/// `<stem>.pk` (uncompressed); returns the proving key and the manifest entry.
+fn setup_circuit<C: ConstraintSynthesizer<ark_bn254::Fr> + Clone>(
+    dir: &Path,
+    stem: &str,
+    id: &str,
+    public_inputs: usize,
+    circuit: C,
+    rng: &mut ChaCha20Rng,
+) -> (ProvingKey<Bn254>, CircuitKeys) {
+    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(circuit.clone(), rng)
+        .unwrap_or_else(|e| panic!("{id} setup: {e}"));
+    let mut vk_bytes = Vec::new();
+    pk.vk
+        .serialize_uncompressed(&mut vk_bytes)
+        .expect("serialize verifying key");
+    let mut pk_bytes = Vec::new();
+    pk.serialize_uncompressed(&mut pk_bytes)
+        .expect("serialize proving key");
+    let verifying_key = write_key(dir, &format!("{stem}.vk"), &vk_bytes);
+    let proving_key = write_key(dir, &format!("{stem}.pk"), &pk_bytes);
+
+    let cs = ConstraintSystem::new_ref();
+    cs.set_mode(SynthesisMode::Setup);
+    circuit
+        .generate_constraints(cs.clone())
+        .unwrap_or_else(|e| panic!("synthesize {id}: {e}"));
+    let entry = CircuitKeys {
+        id: id.to_owned(),
+        constraints: cs.num_constraints(),
+        public_inputs,
+        proving_key,
+        verifying_key,
+    };
+    (pk, entry)
+}
+
 fn write_key(dir: &Path, name: &str, bytes: &[u8]) -> KeyFile {
     std::fs::write(dir.join(name), bytes).expect("write key file");
     KeyFile {
@@ -320,6 +570,27 @@ pub fn proof_not_on_curve(bundle: &ProofBundle) -> ProofBundle {
     // x = 0 with the flags clear: y² = 0³ + 3 has no solution, since 3 is a quadratic
     // non-residue modulo the BN254 prime (p ≡ 1 mod 3 and p ≡ 3 mod 4).
     bytes[..32].fill(0);
+    ProofBundle {
+        proof: hex::encode(bytes),
+        ..bundle.clone()
+    }
+}
+
+/// The same bundle whose proof's `B` is a point on the twist curve but outside the
+/// prime-order subgroup G2 (the twist's cofactor is ≈ 2^254, so the first point found
+/// from a small x is outside): it decodes, and only the subgroup check rejects it.
+pub fn proof_b_outside_subgroup(bundle: &ProofBundle) -> ProofBundle {
+    use ark_bn254::{Fq, Fq2, G2Affine};
+    let b = (1u64..)
+        .find_map(|x| {
+            G2Affine::get_point_from_x_unchecked(Fq2::new(Fq::from(x), Fq::from(1u64)), false)
+        })
+        .expect("a point of the twist");
+    assert!(b.is_on_curve() && !b.is_in_correct_subgroup_assuming_on_curve());
+    let mut bytes = hex::decode(&bundle.proof).expect("proof hex");
+    let mut encoded = Vec::with_capacity(64);
+    b.serialize_compressed(&mut encoded).expect("serialize B");
+    bytes[32..96].copy_from_slice(&encoded);
     ProofBundle {
         proof: hex::encode(bytes),
         ..bundle.clone()

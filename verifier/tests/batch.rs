@@ -135,7 +135,9 @@ fn apply(fault: Fault, base: usize) -> ProofBundle {
     let pool = pool();
     let valid = &pool.valid[base];
     let mut b = valid.clone();
-    let Statement::Margin(m) = &mut b.statement;
+    let Statement::Margin(m) = &mut b.statement else {
+        unreachable!("a margin bundle")
+    };
     let (keys, _) = development_committee();
     match fault {
         Fault::None => {}
@@ -148,7 +150,10 @@ fn apply(fault: Fault, base: usize) -> ProofBundle {
         }
         Fault::WrongTau => m.tau_ppm -= 1,
         Fault::WrongCommitment => {
-            let Statement::Margin(other) = &pool.valid[(base + 1) % pool.valid.len()].statement;
+            let Statement::Margin(other) = &pool.valid[(base + 1) % pool.valid.len()].statement
+            else {
+                unreachable!("a margin bundle")
+            };
             m.commitment = other.commitment;
         }
         Fault::BadSignature => {

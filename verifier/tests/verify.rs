@@ -15,13 +15,15 @@ use zkmargin_circuits::{Commitment, RiskParams, Status};
 use zkmargin_oracle::{development_committee, OracleError, SignedReport, SignerKey};
 use zkmargin_verifier::{
     bundle::PROOF_BYTES,
-    testkit::{proof_not_on_curve, tamper_proof, Fixture},
+    testkit::{proof_b_outside_subgroup, proof_not_on_curve, tamper_proof, Fixture},
     BundleError, Clock, KeyError, ProofBundle, SetupError, Statement, Verdict, Verifier,
     VerifyError,
 };
 
 fn margin(bundle: &mut ProofBundle) -> &mut zkmargin_verifier::MarginStatement {
-    let Statement::Margin(m) = &mut bundle.statement;
+    let Statement::Margin(m) = &mut bundle.statement else {
+        unreachable!("a margin bundle")
+    };
     m
 }
 
@@ -37,7 +39,9 @@ fn valid_meets_and_breach_verdicts_carry_the_statement() {
     let Verdict::Meets(m) = &meets else {
         panic!("expected meets, got {meets:?}")
     };
-    let Statement::Margin(st) = &pool.valid[0].statement;
+    let Statement::Margin(st) = &pool.valid[0].statement else {
+        unreachable!("a margin bundle")
+    };
     assert_eq!(m.commitment(), st.commitment);
     assert_eq!(m.status(), Status::Meets);
     assert_eq!(m.tau_ppm(), 1_000_000);
@@ -57,7 +61,12 @@ fn valid_meets_and_breach_verdicts_carry_the_statement() {
         "a breach at τ = 1 justifies liquidation"
     );
 
-    // The serialized verdict names the status once, as the bundle does.
+    // The serialized verdict names the status once, as the bundle does (a parsed
+    // `Value` would hide a duplicated key, so count it in the text).
+    for verdict in [&meets, &breach] {
+        let text = serde_json::to_string(verdict).unwrap();
+        assert_eq!(text.matches("\"status\"").count(), 1, "{text}");
+    }
     let json = serde_json::to_value(&breach).unwrap();
     assert_eq!(json["status"], "breaches");
     assert_eq!(json["tau_ppm"], 1_000_000);
@@ -96,6 +105,7 @@ fn every_altered_statement_field_fails_the_pairing_check() {
     let mut other = valid.clone();
     margin(&mut other).commitment = match &pool().valid[2].statement {
         Statement::Margin(m) => m.commitment,
+        Statement::Liquidation(_) => unreachable!("the pool holds margin bundles"),
     };
     assert_eq!(v.verify(&other), Err(VerifyError::InvalidProof));
 
@@ -143,6 +153,18 @@ fn malformed_proofs_and_invalid_points_are_rejected_before_the_pairing() {
     );
     assert_eq!(
         code(v.verify(&proof_not_on_curve(valid))),
+        "invalid_proof_points"
+    );
+
+    // B on the twist curve but outside G2: only the subgroup check stands in the way.
+    match v.verify(&proof_b_outside_subgroup(valid)) {
+        Err(VerifyError::InvalidPoints(m)) => {
+            assert_eq!(m, "B: not in the prime-order subgroup");
+        }
+        other => panic!("expected invalid_proof_points, got {other:?}"),
+    }
+    assert_eq!(
+        code(v.verify_batch(&[proof_b_outside_subgroup(valid), valid.clone()])[0].clone()),
         "invalid_proof_points"
     );
 

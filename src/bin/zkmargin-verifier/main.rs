@@ -1,9 +1,12 @@
-//! `zkmargin-verifier`: the verification service (`serve`) and offline verification of
-//! bundle files (`verify`), both with the verifier library.
+//! `zkmargin-verifier`: the verification service (`serve`, with `POST /v1/settle` when
+//! given a ledger) and offline verification of bundle files (`verify`), both with the
+//! verifier library.
 //!
 //! With no flags, `serve` uses the repository's development keys (`keys/`), the
 //! development oracle committee and the development risk parameters, and binds
 //! 127.0.0.1:8080; each development default is announced on stderr at start-up.
+//! Settlement writes money, so `serve --ledger` refuses to start on any development
+//! trust (`zkmargin_service::trust`) unless given `--allow-development`.
 
 use std::{
     net::SocketAddr,
@@ -16,12 +19,18 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use zkmargin_circuits::RiskParams;
 use zkmargin_oracle::{development_committee, OracleConfig};
-use zkmargin_service::{AppState, Limits, Provenance};
-use zkmargin_verifier::{ProofBundle, Verdict, Verifier};
+use zkmargin_service::{trust::Defaulted, AppState, Limits, Provenance, TrustCheck};
+use zkmargin_settlement::Ledger;
+use zkmargin_verifier::{ProofBundle, Statement, Verdict, VerifiedTransition, Verifier};
 
 /// Verify zkmargin proof bundles: an HTTP service for liquidators, or files offline.
+///
+/// Verification runs on the development defaults when no --keys, --oracle or --params
+/// is given. Settlement (`serve --ledger`) does not: it refuses development keys, the
+/// development oracle committee and the development risk parameters unless given
+/// --allow-development (for test ledgers only).
 #[derive(Debug, Parser)]
-#[command(name = "zkmargin-verifier", version, about, long_about = None)]
+#[command(name = "zkmargin-verifier", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,17 +38,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve POST /v1/verify, POST /v1/verify/batch, GET /v1/info, /healthz, /metrics.
+    /// Serve POST /v1/verify, POST /v1/verify/batch, GET /v1/info, /healthz, /metrics,
+    /// and POST /v1/settle when a ledger is given.
+    ///
+    /// With --ledger the server settles money for any client that can reach it, so it
+    /// refuses to start on development trust — development keys (give --keys from
+    /// `zkmargin setup --production`), the development oracle committee (give --oracle)
+    /// or the development risk parameters (give --params) — unless given
+    /// --allow-development.
     Serve(ServeArgs),
-    /// Verify bundle files offline; prints one verdict per file, exits 0 only if all verify.
+    /// Verify bundle files (margin and transition) offline; prints one verdict per
+    /// file, exits 0 only if all verify.
     Verify(VerifyArgs),
 }
 
 /// What the verifier trusts: keys, oracle committee, risk parameters.
 #[derive(Debug, Args)]
 struct TrustArgs {
-    /// Keys directory (manifest.json + margin.vk). Default: the repository's
-    /// development keys in `keys/`.
+    /// Keys directory (manifest.json, margin.vk and, to verify and settle
+    /// liquidations, liquidation.vk). Default: the repository's development keys in
+    /// `keys/`.
     #[arg(long, env = "ZKMARGIN_KEYS", value_name = "DIR")]
     keys: Option<PathBuf>,
     /// Oracle committee configuration (JSON: version, signers, quorum, max_age_secs,
@@ -84,6 +102,25 @@ struct ServeArgs {
     /// (1 disables coalescing).
     #[arg(long, env = "ZKMARGIN_MAX_COALESCE", default_value_t = Limits::default().max_coalesce)]
     max_coalesce: usize,
+    /// Settlement ledger (`sqlite://PATH?mode=rwc` or `postgres://USER:PASS@HOST/DB`):
+    /// enables POST /v1/settle, which verifies a liquidation transition and applies it
+    /// to this ledger. Needs the liquidation keys in the keys directory, and production
+    /// trust: --keys, --oracle and --params that are not development ones (or
+    /// --allow-development). Without it, /v1/settle answers 404
+    /// settlement_not_configured.
+    #[arg(
+        long,
+        env = "ZKMARGIN_LEDGER_DB",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    ledger: Option<String>,
+    /// Settle (--ledger) even on development keys, the development oracle committee or
+    /// the development risk parameters, whose secrets are public: anyone who reaches
+    /// POST /v1/settle could forge a liquidation and drain the insurance fund. For test
+    /// ledgers only; announced on stderr and in /v1/info. No effect without --ledger.
+    #[arg(long, env = "ZKMARGIN_ALLOW_DEVELOPMENT", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_development: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,21 +168,43 @@ fn init_tracing() {
         .init();
 }
 
-/// Announces a development default on stderr, loudly, and records it for /v1/info.
-fn development_default(notes: &mut Vec<String>, what: String) {
-    eprintln!("zkmargin-verifier: DEVELOPMENT DEFAULT: {what}");
-    notes.push(what);
+/// A loaded verifier and what is development about it, not yet announced: a server
+/// that refuses to settle says only why.
+struct Loaded {
+    verifier: Verifier,
+    /// The development parts of the keys, committee and parameters.
+    trust: TrustCheck,
+    /// Settings that fell back to development defaults, in words (for /v1/info).
+    notes: Vec<String>,
+    /// Further warnings for stderr.
+    warnings: Vec<String>,
 }
 
-/// Loads the keys, committee and parameters, announcing each development default.
-fn build_verifier(trust: &TrustArgs, notes: &mut Vec<String>) -> Result<(Verifier, bool)> {
+impl Loaded {
+    /// Records a development default, to be announced and shown in /v1/info.
+    fn development_default(&mut self, what: String) {
+        self.notes.push(what);
+    }
+
+    /// Announces every development default and warning on stderr, loudly.
+    fn announce(&self) {
+        for what in &self.notes {
+            eprintln!("zkmargin-verifier: DEVELOPMENT DEFAULT: {what}");
+        }
+        for warning in &self.warnings {
+            eprintln!("zkmargin-verifier: {warning}");
+        }
+    }
+}
+
+/// Loads the keys, committee and parameters; records each development default.
+fn build_verifier(trust: &TrustArgs) -> Result<Loaded> {
+    let mut notes = Vec::new();
+    let mut warnings = Vec::new();
     let keys = match &trust.keys {
         Some(dir) => dir.clone(),
         None => {
-            development_default(
-                notes,
-                format!("keys directory {DEFAULT_KEYS}/ (the repository's development keys; pass --keys for production keys)"),
-            );
+            notes.push(format!("keys directory {DEFAULT_KEYS}/ (the repository's development keys; pass --keys for production keys)"));
             PathBuf::from(DEFAULT_KEYS)
         }
     };
@@ -154,35 +213,39 @@ fn build_verifier(trust: &TrustArgs, notes: &mut Vec<String>) -> Result<(Verifie
     let oracle = match &trust.oracle {
         Some(file) => read_json::<OracleConfig>(file, "oracle config")?,
         None => {
-            development_default(
-                notes,
-                format!(
-                    "oracle committee = the development committee (quorum {} of {}, max age {} s): its secret keys are public, anyone can sign any price; pass --oracle FILE",
-                    dev_oracle.quorum,
-                    dev_oracle.signers.len(),
-                    dev_oracle.max_age_secs
-                ),
-            );
+            notes.push(format!(
+                "oracle committee = the development committee (quorum {} of {}, max age {} s): its secret keys are public, anyone can sign any price; pass --oracle FILE",
+                dev_oracle.quorum,
+                dev_oracle.signers.len(),
+                dev_oracle.max_age_secs
+            ));
             dev_oracle.clone()
         }
     };
-    let development_oracle = oracle.digest() == dev_oracle.digest();
-    if development_oracle && trust.oracle.is_some() {
-        eprintln!(
-            "zkmargin-verifier: WARNING: {} is the development committee: anyone can sign any price",
-            trust.oracle.as_deref().map_or_else(String::new, |p| p.display().to_string())
-        );
+    if let Some(file) = &trust.oracle {
+        if oracle.digest() == dev_oracle.digest() {
+            warnings.push(format!(
+                "WARNING: {} is the development committee: anyone can sign any price",
+                file.display()
+            ));
+        } else if oracle
+            .signers
+            .iter()
+            .any(|s| dev_oracle.signers.contains(s))
+        {
+            warnings.push(format!(
+                "WARNING: {} lists signers of the development committee, whose secret keys are public",
+                file.display()
+            ));
+        }
     }
     let params = if trust.params.is_empty() {
         let p = RiskParams::development();
-        development_default(
-            notes,
-            format!(
-                "risk parameters = RiskParams::development() (revision {}, digest {}); pass --params FILE",
-                p.revision,
-                hex::encode(p.digest())
-            ),
-        );
+        notes.push(format!(
+            "risk parameters = RiskParams::development() (revision {}, digest {}); pass --params FILE",
+            p.revision,
+            hex::encode(p.digest())
+        ));
         vec![p]
     } else {
         trust
@@ -198,12 +261,25 @@ fn build_verifier(trust: &TrustArgs, notes: &mut Vec<String>) -> Result<(Verifie
         )
     })?;
     if verifier.development_keys() {
-        eprintln!(
-            "zkmargin-verifier: DEVELOPMENT KEYS: {} holds development keys (public seed): anyone can forge proofs against them",
+        warnings.push(format!(
+            "DEVELOPMENT KEYS: {} holds development keys (public seed): anyone can forge proofs against them",
             keys.display()
-        );
+        ));
     }
-    Ok((verifier, development_oracle))
+    let trust = TrustCheck::of(
+        &verifier,
+        &keys,
+        Defaulted {
+            oracle: trust.oracle.is_none(),
+            params: trust.params.is_empty(),
+        },
+    );
+    Ok(Loaded {
+        verifier,
+        trust,
+        notes,
+        warnings,
+    })
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
@@ -214,20 +290,41 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let mut notes = Vec::new();
-    let (verifier, development_oracle) = build_verifier(&args.trust, &mut notes)?;
+    let mut loaded = build_verifier(&args.trust)?;
+    // Settlement writes money: never on trust anyone can forge against, unless told.
+    if args.ledger.is_some() && loaded.trust.is_development() {
+        if !args.allow_development {
+            bail!("{}", loaded.trust.refusal());
+        }
+        loaded
+            .warnings
+            .push(format!("WARNING: {}", loaded.trust.warning()));
+    }
     let bind = match args.bind {
         Some(b) => b,
         None => {
-            development_default(
-                &mut notes,
-                format!("bind address {DEFAULT_BIND} (loopback only; pass --bind)"),
-            );
+            loaded.development_default(format!(
+                "bind address {DEFAULT_BIND} (loopback only; pass --bind)"
+            ));
             DEFAULT_BIND.parse().context("default bind address")?
         }
     };
+    loaded.announce();
+    let Loaded {
+        verifier,
+        trust,
+        notes,
+        ..
+    } = loaded;
     if args.max_batch == 0 || args.max_body_bytes == 0 || args.request_timeout_ms == 0 {
         bail!("--max-batch, --max-body-bytes and --request-timeout-ms must be positive");
+    }
+    if args.ledger.is_some() && verifier.liquidation_key_fingerprint().is_none() {
+        bail!(
+            "--ledger needs the liquidation circuit's keys, and the keys directory lists none \
+             ({}): run `zkmargin setup` or pass --keys with a directory that has them",
+            zkmargin_circuits::LIQUIDATION_CIRCUIT_ID
+        );
     }
     let defaults = Limits::default();
     let limits = Limits {
@@ -244,25 +341,52 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // The ledger's messages never contain its URL (which may hold a password).
+        let ledger = match &args.ledger {
+            Some(url) => {
+                let ledger = Ledger::open(url)
+                    .await
+                    .context("cannot open the settlement ledger (--ledger)")?;
+                let summary = ledger
+                    .summary()
+                    .await
+                    .context("cannot read the settlement ledger (--ledger)")?;
+                tracing::info!(
+                    backend = ledger.backend().name(),
+                    accounts = summary.accounts,
+                    liquidations = summary.liquidations,
+                    insurance_fund = summary.insurance_fund,
+                    "settlement ledger open: POST /v1/settle enabled"
+                );
+                if !summary.initialized {
+                    tracing::warn!("the ledger has no operator key yet (`zkmargin ledger init`): no account can be registered");
+                }
+                Some(ledger)
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot bind {bind}"))?;
         let local = listener.local_addr().context("bound address")?;
         tracing::info!(
             key = verifier.margin_key_fingerprint(),
+            liquidation_key = verifier.liquidation_key_fingerprint().unwrap_or("none"),
             oracle = %hex::encode(verifier.oracle_config_digest()),
             workers = limits.workers,
             max_batch = limits.max_batch,
             max_body_bytes = limits.max_body_bytes,
             "verifier loaded"
         );
-        let state = AppState::new(
+        let state = AppState::with_ledger(
             verifier,
             limits,
             Provenance {
-                development_oracle,
+                development_oracle: trust.development_oracle(),
                 development_defaults: notes,
+                trust,
             },
+            ledger,
         );
         eprintln!("zkmargin-verifier: listening on http://{local}");
         zkmargin_service::serve(listener, state, shutdown_signal())
@@ -299,8 +423,9 @@ async fn shutdown_signal() {
 }
 
 fn verify_files(args: VerifyArgs) -> Result<ExitCode> {
-    let mut notes = Vec::new();
-    let (verifier, _) = build_verifier(&args.trust, &mut notes)?;
+    let loaded = build_verifier(&args.trust)?;
+    loaded.announce();
+    let verifier = loaded.verifier;
     let verifier = match args.at {
         Some(t) => verifier.with_clock(std::sync::Arc::new(zkmargin_verifier::FixedClock(t))),
         None => verifier,
@@ -308,23 +433,37 @@ fn verify_files(args: VerifyArgs) -> Result<ExitCode> {
     let mut lines: Vec<Option<String>> = Vec::with_capacity(args.files.len());
     let mut bundles = Vec::new();
     let mut slots = Vec::new();
+    let mut all_valid = true;
     for (i, file) in args.files.iter().enumerate() {
         let decoded = std::fs::read(file)
             .map_err(|e| format!("cannot read: {e}"))
             .and_then(|bytes| {
                 ProofBundle::from_json(&bytes).map_err(|e| format!("{}: {e}", e.code()))
             });
+        let file = file.display();
         match decoded {
+            // Transitions one by one; margin bundles together as one batch below.
+            Ok(b) if matches!(b.statement, Statement::Liquidation(_)) => {
+                lines.push(Some(match verifier.verify_transition(&b) {
+                    Ok(t) => describe_transition(&file.to_string(), &t),
+                    Err(e) => {
+                        all_valid = false;
+                        format!("{file}: INVALID {}: {e}", e.code())
+                    }
+                }));
+            }
             Ok(b) => {
                 bundles.push(b);
                 slots.push(i);
                 lines.push(None);
             }
-            Err(msg) => lines.push(Some(format!("{}: INVALID {msg}", file.display()))),
+            Err(msg) => {
+                all_valid = false;
+                lines.push(Some(format!("{file}: INVALID {msg}")));
+            }
         }
     }
     let outcomes = verifier.verify_batch(&bundles);
-    let mut all_valid = bundles.len() == args.files.len();
     for (slot, outcome) in slots.into_iter().zip(outcomes) {
         let file = args.files[slot].display();
         lines[slot] = Some(match outcome {
@@ -343,6 +482,21 @@ fn verify_files(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn describe_transition(file: &str, t: &VerifiedTransition) -> String {
+    let s = t.statement();
+    format!(
+        "{file}: VALID liquidation {} -> {} liquidator {} action {} deficit {} statement {} report observed_at {} key {}",
+        s.old_commitment,
+        s.new_commitment,
+        s.liquidator,
+        serde_json::to_string(&s.action).unwrap_or_default(),
+        s.deficit,
+        hex::encode(t.statement_digest()),
+        t.report_observed_at(),
+        t.key_fingerprint()
+    )
 }
 
 fn describe(file: &str, verdict: &Verdict) -> String {

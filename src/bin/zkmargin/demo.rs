@@ -1,4 +1,8 @@
 //! `zkmargin demo`: the whole flow on embedded defaults, in a temporary directory.
+//!
+//! It settles in-process on development keys and parameters, on a throwaway ledger:
+//! a development demo, which says so; `ledger settle` and `serve --ledger` refuse that
+//! trust without `--allow-development`.
 
 use std::{
     path::{Path, PathBuf},
@@ -6,21 +10,24 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context};
-use rand::rngs::OsRng;
+use anyhow::{anyhow, bail, Context};
+use rand::{rngs::OsRng, RngCore};
 use serde_json::{json, Value};
 use zkmargin_circuits::{Account, Commitment, RiskParams, Status};
 use zkmargin_oracle::SignedReport;
 use zkmargin_prover::{
-    files::{load_bundle, write_json, WriteOptions},
-    AccountFile, CommitteeFile, KeyMode, MarginProver, MarginRequest, OracleCheck, DEFAULT_TAU_PPM,
+    files::{load_bundle, write_file, write_json, WriteOptions},
+    AccountFile, CommitteeFile, KeyMode, LiquidationProver, LiquidationRequest, MarginProver,
+    MarginRequest, OracleCheck, DEFAULT_TAU_PPM,
 };
+use zkmargin_settlement::{Ledger, OperatorKey, SettleError};
 use zkmargin_verifier::{ProofBundle, Statement, SystemClock, Verdict, Verifier};
 
 use crate::{
     oracle::report_from_prices,
-    prove::{health_text, load_prover},
+    prove::{health_text, load_key, load_prover},
     setup::run_setup,
+    transition::{self, money},
     ui::{self, Out},
 };
 
@@ -46,7 +53,7 @@ const PRICES: [(&str, u64); 5] = [
     ("DOGE/USD", 100_000_000),
 ];
 
-const STEPS: usize = 9;
+const STEPS: usize = 15;
 
 struct Steps<'a> {
     out: &'a Out,
@@ -58,7 +65,7 @@ impl Steps<'_> {
     fn done(&mut self, name: &str, text: String, took: Duration) {
         self.n += 1;
         self.out.line(format!(
-            "[{}/{STEPS}] {name:<9} {text}  ({})",
+            "[{:>2}/{STEPS}] {name:<9} {text}  ({})",
             self.n,
             ui::duration(took)
         ));
@@ -67,7 +74,7 @@ impl Steps<'_> {
     }
 
     fn detail(&self, text: String) {
-        self.out.line(format!("              {text}"));
+        self.out.line(format!("{:18}{text}", ""));
     }
 }
 
@@ -117,17 +124,26 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
         }
     };
     let prover = load_prover(&keys_dir)?;
-    let circuit = prover.key().circuit;
-    let shape = circuit
-        .shape()
-        .context("cannot synthesize the margin circuit")?;
+    let liquidator = load_key(&keys_dir, |on_event| {
+        LiquidationProver::load(&keys_dir, on_event)
+    })?;
+    let mut circuits = Vec::new();
+    for circuit in [prover.key().circuit, liquidator.key().circuit] {
+        let shape = circuit
+            .shape()
+            .with_context(|| format!("cannot synthesize circuit {}", circuit.id))?;
+        circuits.push(format!(
+            "{} ({} constraints, {} public inputs)",
+            circuit.id,
+            ui::thousands(shape.constraints as u128),
+            circuit.public_inputs
+        ));
+    }
     steps.done(
         "keys",
         format!(
-            "{how}: {} ({} constraints, {} public inputs){}",
-            circuit.id,
-            ui::thousands(shape.constraints as u128),
-            circuit.public_inputs,
+            "{how}: {}{}",
+            circuits.join(", "),
             if prover.key().development {
                 ", UNSAFE development keys"
             } else {
@@ -292,16 +308,33 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
         steps.detail(format!("{what}: rejected ({code})"));
     }
 
+    // 10–15. Liquidation and settlement.
+    let liquidation = liquidate_and_settle(
+        &mut steps,
+        &Liquidation {
+            dir: &dir,
+            margin: &prover,
+            prover: &liquidator,
+            verifier: &verifier,
+            params: &params,
+            report: &report,
+            oracle,
+            accounts: [("alice", &alice), ("bob", &bob)],
+        },
+        &write,
+    )?;
+
     let total = started.elapsed();
     out.json(&json!({
         "ok": true,
         "dir": args.dir,
         "steps": steps.log,
         "tampered_rejected": rejected.iter().map(|(w, c)| json!({"tamper": w, "code": c})).collect::<Vec<_>>(),
+        "liquidation": liquidation,
         "total_ms": ui::millis(total),
     }))?;
     out.line(format!(
-        "demo complete in {}: 2 proofs made and verified, {} tampered bundles rejected{}",
+        "demo complete in {}: 3 proofs made and verified, {} tampered bundles rejected, bob liquidated and settled without the ledger seeing a balance, the replay refused (a development demo, not a production setup){}",
         ui::duration(total),
         rejected.len(),
         match &args.dir {
@@ -310,6 +343,239 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
         }
     ));
     Ok(())
+}
+
+/// What the liquidation half of the demo works with.
+struct Liquidation<'a> {
+    dir: &'a Path,
+    margin: &'a MarginProver,
+    prover: &'a LiquidationProver,
+    verifier: &'a Verifier,
+    params: &'a RiskParams,
+    report: &'a SignedReport,
+    oracle: OracleCheck<'a>,
+    /// The healthy and the breaching account, both registered on the ledger.
+    accounts: [(&'static str, &'a Account); 2],
+}
+
+/// The liquidator the demo credits.
+const LIQUIDATOR: u64 = 7;
+/// The insurance fund's opening balance: 1,000 USD.
+const FUND: u64 = 1_000_000_000;
+
+/// Steps 10–15: ledger, liquidate bob, verify the transition, settle it, prove bob's
+/// new state, refuse the replay. Returns the JSON summary of the liquidation.
+fn liquidate_and_settle(
+    steps: &mut Steps<'_>,
+    l: &Liquidation<'_>,
+    write: &dyn Fn(&str, &dyn erased::Json, bool) -> anyhow::Result<PathBuf>,
+) -> anyhow::Result<Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime for the demo ledger")?;
+    let settle_err =
+        |what: &str, e: SettleError| anyhow!("demo ledger: {what} failed ({}): {e}", e.code());
+
+    // 10. A ledger that knows each account by its commitment only.
+    let t = Instant::now();
+    let db = l.dir.join("ledger.db");
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    let secret = hex::encode(secret);
+    let secret_path = l.dir.join("operator.secret");
+    write_file(
+        &secret_path,
+        format!("{secret}\n").as_bytes(),
+        WriteOptions {
+            private: true,
+            overwrite: true,
+        },
+    )?;
+    let key = OperatorKey::new(secret.into_bytes()).map_err(|e| settle_err("operator key", e))?;
+    let ledger = runtime
+        .block_on(async {
+            let ledger = Ledger::open(&url).await?;
+            ledger.init(&key).await?;
+            for (_, account) in l.accounts {
+                ledger
+                    .register_account(&key, account.id, &Commitment::of(account))
+                    .await?;
+            }
+            ledger.fund_deposit(&key, FUND).await?;
+            Ok::<_, SettleError>(ledger)
+        })
+        .map_err(|e| settle_err("setup", e))?;
+    steps.done(
+        "ledger",
+        format!(
+            "throwaway SQLite ledger {}: operator key set, alice and bob registered by commitment only, insurance fund capitalized with {}",
+            db.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+            money(i128::from(FUND), Some(l.params))
+        ),
+        t.elapsed(),
+    );
+
+    // 11. Liquidate bob: the rules choose the action, the proof hides his balances.
+    let (name, bob) = l.accounts[1];
+    let request = LiquidationRequest {
+        account: bob,
+        params: l.params,
+        report: l.report,
+        liquidator: LIQUIDATOR,
+        oracle: Some(l.oracle),
+        commitment: Some(Commitment::of(bob)),
+    };
+    let (proof, took) = ui::timed(format!("liquidating {name}"), || {
+        l.prover.prove(&request, &mut OsRng)
+    });
+    let proof = proof.with_context(|| format!("cannot liquidate {name}'s account"))?;
+    let transition_path = write(&format!("{name}.transition.json"), &proof.bundle, false)?;
+    write(
+        &format!("{name}.next.json"),
+        &AccountFile::new(proof.new_account.clone()),
+        true,
+    )?;
+    let p = &proof.public;
+    steps.done(
+        "liquidate",
+        format!(
+            "{name}: {} for liquidator {LIQUIDATOR}, self-verified; health {} → {} (private)",
+            transition::action(&p.action, Some(l.params)),
+            health_text(&proof.health_before, DEFAULT_TAU_PPM, l.params),
+            health_text(&proof.health_after, DEFAULT_TAU_PPM, l.params),
+        ),
+        took,
+    );
+    for line in transition::terms_lines(&p.terms, p.deficit, p.liquidator, Some(l.params), 8) {
+        steps.detail(line);
+    }
+    steps.detail(format!(
+        "{} → {}",
+        ui::short(&p.old_commitment.to_string()),
+        ui::short(&p.new_commitment.to_string())
+    ));
+
+    // 12. The transition, verified from its file as the settlement node would.
+    let bundle = load_bundle(&transition_path)?;
+    let t = Instant::now();
+    let verified = l.verifier.verify_transition(&bundle).with_context(|| {
+        format!(
+            "{name}'s transition {} was rejected",
+            transition_path.display()
+        )
+    })?;
+    steps.done(
+        "verify",
+        format!(
+            "transition verified (terms recomputed from the signed prices); statement {}",
+            ui::short(&hex::encode(verified.statement_digest()))
+        ),
+        t.elapsed(),
+    );
+
+    // 13. Settle: one transaction; then the invariants replayed from the event log.
+    let t = Instant::now();
+    let (applied, check) = runtime
+        .block_on(async {
+            let applied = ledger.apply(&verified).await?;
+            let check = ledger.check_invariants().await?;
+            Ok::<_, SettleError>((applied, check))
+        })
+        .map_err(|e| settle_err("settlement", e))?;
+    let m = |units: u64| money(i128::from(units), Some(l.params));
+    steps.done(
+        "settle",
+        format!(
+            "applied to account {}: liquidator {} credited {}, insurance fund {} (+{}{}); invariants hold over {} events",
+            applied.account_id,
+            applied.liquidator,
+            m(applied.liquidator_fee),
+            m(applied.fund_balance),
+            m(applied.insurance_fee),
+            if applied.deficit > 0 {
+                format!(", deficit {} paid {}, socialized {}", m(applied.deficit), m(applied.fund_paid), m(applied.socialized))
+            } else {
+                String::new()
+            },
+            check.events
+        ),
+        t.elapsed(),
+    );
+    steps.detail(format!(
+        "settled on development trust ({}): never settle a real ledger like this; `zkmargin ledger settle` and `zkmargin-verifier serve --ledger` refuse it without --allow-development",
+        if l.verifier.development_keys() {
+            "development keys anyone can forge proofs with, development risk parameters"
+        } else {
+            "the development risk parameters"
+        }
+    ));
+
+    // 14. Bob's new state: proven and verified against the ledger's new commitment.
+    let next = MarginRequest {
+        account: &proof.new_account,
+        params: l.params,
+        report: l.report,
+        tau_ppm: DEFAULT_TAU_PPM,
+        expect: None,
+        commitment: Some(applied.new_commitment),
+        oracle: Some(l.oracle),
+    };
+    let t = Instant::now();
+    let next_proof =
+        prove(l.margin, &next).with_context(|| format!("cannot prove {name}'s new state"))?;
+    let next_path = write(
+        &format!("{name}.next.bundle.json"),
+        &next_proof.bundle,
+        false,
+    )?;
+    let verdict = l
+        .verifier
+        .verify(&load_bundle(&next_path)?)
+        .with_context(|| format!("{name}'s new-state bundle was rejected"))?;
+    let status = match verdict {
+        Verdict::Meets(_) => Status::Meets,
+        Verdict::Breach(_) => Status::Breaches,
+    };
+    steps.done(
+        "prove",
+        format!(
+            "{name}'s new state {status} its margin ({}, private), verified{}",
+            health_text(&next_proof.health, DEFAULT_TAU_PPM, l.params),
+            if status == Status::Meets {
+                ""
+            } else {
+                ": the close factor capped this liquidation, another one follows"
+            }
+        ),
+        t.elapsed(),
+    );
+
+    // 15. The same transition again: keyed on its statement, never applied twice.
+    let t = Instant::now();
+    let replay = runtime.block_on(async {
+        let replay = ledger.apply(&verified).await;
+        ledger.close().await;
+        replay
+    });
+    let replay_code = match replay {
+        Ok(_) => bail!("the ledger applied the same transition twice: this is a bug"),
+        Err(e @ SettleError::Replay { .. }) => e.code(),
+        Err(e) => return Err(settle_err("the replay check", e)),
+    };
+    steps.done(
+        "replay",
+        format!("settling the same transition again is refused ({replay_code}); the ledger is unchanged"),
+        t.elapsed(),
+    );
+
+    Ok(json!({
+        "transition": verified,
+        "applied": applied,
+        "new_state_status": status,
+        "replay": replay_code,
+    }))
 }
 
 fn bundles_checked(log: &mut Vec<Value>, name: &str, status: Status, took: Duration) {
@@ -337,7 +603,9 @@ fn tampered_bundles(alice: &ProofBundle, bob: &ProofBundle) -> Vec<(&'static str
 
     // Bob claims he meets his margin with his own (breach) proof.
     let mut claims_meets = bob.clone();
-    let Statement::Margin(s) = &mut claims_meets.statement;
+    let Statement::Margin(s) = &mut claims_meets.statement else {
+        unreachable!("a margin bundle")
+    };
     s.status = Status::Meets;
 
     // Alice's bundle with a higher ETH price than the oracle signed.

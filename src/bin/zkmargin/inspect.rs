@@ -11,11 +11,12 @@ use zkmargin_prover::{
 };
 use zkmargin_verifier::{
     keys::{fingerprint, MANIFEST_FILE},
-    Manifest, ProofBundle, Statement,
+    LiquidationStatement, Manifest, MarginStatement, ProofBundle, Statement,
 };
 
 use crate::{
     account::describe,
+    transition::{self, params_with_digest},
     ui::{self, Out},
     units::format_amount,
 };
@@ -25,7 +26,7 @@ use crate::{
 pub struct InspectArgs {
     /// The file.
     file: PathBuf,
-    /// Risk parameters to label an account's slots with (symbols, decimals).
+    /// Risk parameters to label an account's or a transition's slots with (symbols, decimals).
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
 }
@@ -55,7 +56,7 @@ pub fn run(args: InspectArgs, out: &Out) -> anyhow::Result<()> {
         FileKind::SignedReport => signed_report(out, path, &parse_json(text, path, kind)?),
         FileKind::OracleConfig => oracle_config(out, path, &parse_json(text, path, kind)?),
         FileKind::Committee => committee(out, path, &parse_json(text, path, kind)?),
-        FileKind::ProofBundle => bundle(out, path, &parse_json(text, path, kind)?),
+        FileKind::ProofBundle => bundle(out, path, &parse_json(text, path, kind)?, &args),
         FileKind::KeyManifest => manifest(out, path, &parse_json(text, path, kind)?),
         _ => anyhow::bail!("{}: no summary for {kind} files", path.display()),
     }
@@ -285,8 +286,19 @@ fn committee(out: &Out, path: &Path, c: &CommitteeFile) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bundle(out: &Out, path: &Path, b: &ProofBundle) -> anyhow::Result<()> {
-    let Statement::Margin(s) = &b.statement;
+fn bundle(out: &Out, path: &Path, b: &ProofBundle, args: &InspectArgs) -> anyhow::Result<()> {
+    match &b.statement {
+        Statement::Margin(s) => margin_bundle(out, path, b, s),
+        Statement::Liquidation(s) => transition_bundle(out, path, b, s, args),
+    }
+}
+
+fn margin_bundle(
+    out: &Out,
+    path: &Path,
+    b: &ProofBundle,
+    s: &MarginStatement,
+) -> anyhow::Result<()> {
     out.json(&json!({
         "kind": FileKind::ProofBundle.code(),
         "file": path,
@@ -311,6 +323,65 @@ fn bundle(out: &Out, path: &Path, b: &ProofBundle) -> anyhow::Result<()> {
         "  params      {}",
         hex::encode(s.risk_params_digest)
     ));
+    bundle_tail(out, b);
+    Ok(())
+}
+
+/// A liquidation transition bundle: the statement as the prover wrote it (the terms
+/// are the prover's claim until `verify` recomputes them).
+fn transition_bundle(
+    out: &Out,
+    path: &Path,
+    b: &ProofBundle,
+    s: &LiquidationStatement,
+    args: &InspectArgs,
+) -> anyhow::Result<()> {
+    // Label slots with the given parameters, or the development ones when the bundle
+    // names them; otherwise slot numbers and raw quote units.
+    let given = args.params.as_deref().map(load_risk_params).transpose()?;
+    let development = RiskParams::development();
+    let labels = params_with_digest(given.iter().chain([&development]), &s.risk_params_digest);
+    out.json(&json!({
+        "kind": FileKind::ProofBundle.code(),
+        "file": path,
+        "circuit": b.statement.circuit_id(),
+        "statement": s,
+        "key_fingerprint": b.key_fingerprint,
+        "report_digest": hex::encode(b.report.report.digest()),
+        "report_observed_at": b.report.report.observed_at,
+        "signers": b.report.signatures.iter().map(|x| x.signer).collect::<Vec<_>>(),
+        "proof": b.proof,
+    }))?;
+    header(out, path, FileKind::ProofBundle);
+    out.line("  not verified here: run `zkmargin verify` for a verdict");
+    out.line(format!(
+        "  circuit     {} (a liquidation transition)",
+        b.statement.circuit_id()
+    ));
+    out.line(format!("  old         {}", s.old_commitment));
+    out.line(format!("  new         {}", s.new_commitment));
+    out.line(format!("  liquidator  {}", s.liquidator));
+    out.line(format!(
+        "  action      {}",
+        transition::action(&s.action, labels)
+    ));
+    for line in transition::terms_lines(&s.terms, s.deficit, s.liquidator, labels, 11) {
+        out.line(format!("  {line}"));
+    }
+    out.line(format!(
+        "  params      {}{}",
+        hex::encode(s.risk_params_digest),
+        match labels {
+            Some(p) if p == &development => " (the development parameters)",
+            Some(_) => "",
+            None => " (unknown here: pass --params FILE to label the slots)",
+        }
+    ));
+    bundle_tail(out, b);
+    Ok(())
+}
+
+fn bundle_tail(out: &Out, b: &ProofBundle) {
     out.line(format!("  key         {}", b.key_fingerprint));
     out.line(format!(
         "  report      {} observed {}, {} feeds, {} signatures",
@@ -320,7 +391,6 @@ fn bundle(out: &Out, path: &Path, b: &ProofBundle) -> anyhow::Result<()> {
         b.report.signatures.len()
     ));
     out.line(format!("  proof       {}", ui::short(&b.proof)));
-    Ok(())
 }
 
 fn manifest(out: &Out, path: &Path, m: &Manifest) -> anyhow::Result<()> {

@@ -7,15 +7,21 @@
 //! is one line, `error: …`, naming the file and the fix.
 //!
 //! Exit codes: 0 success; 1 an input could not be used (missing or malformed file,
-//! wrong keys, a refused proof); 2 bad command-line usage; 3 `verify` rejected the
-//! bundle.
+//! wrong keys, a refused proof, an unusable ledger, development trust for `ledger
+//! settle` without `--allow-development`); 2 bad command-line usage; 3
+//! `verify` (or `ledger settle`) rejected the bundle; 4 `ledger settle`: the ledger
+//! refused a valid transition (replay, stale commitment, new commitment in use,
+//! amounts beyond the ledger's range).
 
 mod account;
 mod demo;
 mod inspect;
+mod ledger;
+mod liquidate;
 mod oracle;
 mod prove;
 mod setup;
+mod transition;
 mod ui;
 mod units;
 mod verify;
@@ -61,11 +67,22 @@ enum Command {
     /// prove a false status. The bundle is verified with the verifier library before it
     /// is written.
     Prove(prove::ProveArgs),
+    /// Liquidate an account in breach: write a transition bundle and its new private state.
+    ///
+    /// The action is not an input: the circuit's rules choose it — the smallest
+    /// close of a position or seizure of a deposit that returns the account to health,
+    /// or, when none within the close factor does, the largest allowed. The new state
+    /// (nonce + 1, fresh blinding) is written to --new-account (mode 0600); the bundle
+    /// reveals the old and new commitments, the action, its terms, the deficit and the
+    /// liquidator, and is verified with the verifier library before it is written.
+    Liquidate(liquidate::LiquidateArgs),
     /// Verify a proof bundle against an oracle config; exit 0 only when it is valid.
     ///
-    /// Checks the key fingerprint, the risk parameters, the oracle signatures, quorum
-    /// and freshness, then the Groth16 proof. Exit code 0: valid; 3: the bundle is
-    /// rejected; 1: an input cannot be used.
+    /// Margin bundles (meets or breaches) and liquidation transition bundles. Checks
+    /// the key fingerprint, the risk parameters, the oracle signatures, quorum and
+    /// freshness, for a transition the terms recomputed from its action, then the
+    /// Groth16 proof. Exit code 0: valid; 3: the bundle is rejected; 1: an input cannot
+    /// be used.
     Verify(verify::VerifyArgs),
     /// Print a human-readable summary of any zkmargin file.
     ///
@@ -74,11 +91,27 @@ enum Command {
     /// files (size and fingerprint against the manifest beside them). The kind is
     /// recognized from the content.
     Inspect(inspect::InspectArgs),
+    /// The settlement ledger (SQLite or PostgreSQL): operator calls, reads, settlement.
+    ///
+    /// The ledger knows each account by its current commitment only; it applies
+    /// verified liquidations (`ledger settle`, which refuses development keys, oracle
+    /// committee and risk parameters unless given --allow-development) and the venue's
+    /// own updates (operator calls authenticated by the operator secret). See
+    /// docs/SETTLEMENT.md.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCmd),
     /// Run the whole flow end to end in a temporary directory, with timings.
     ///
     /// Development keys, a fresh oracle committee, two accounts (one healthy, one in
-    /// breach), a signed report, both proofs, both verified, and tampered bundles
-    /// rejected. Needs nothing but the binary.
+    /// breach), a signed report, both proofs, both verified, tampered bundles
+    /// rejected; then the breaching account liquidated, the transition verified and
+    /// settled on a throwaway SQLite ledger, its new state proven, and a replay
+    /// refused. Needs nothing but the binary.
+    ///
+    /// A development demo: it settles on development keys and risk parameters, which
+    /// anyone can forge against. It is not a template for a real ledger: `ledger settle`
+    /// and `zkmargin-verifier serve --ledger` refuse that trust without
+    /// --allow-development.
     Demo(demo::DemoArgs),
 }
 
@@ -92,6 +125,30 @@ pub struct KeysArg {
     #[arg(long = "keys", value_name = "DIR", env = "ZKMARGIN_KEYS", default_value = DEFAULT_KEYS_DIR)]
     pub dir: PathBuf,
 }
+
+/// The ledger refused a valid transition: exit code 4 rather than 1.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Bad command-line usage found after parsing: exit code 2 rather than 1.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 /// `verify` rejected the bundle: exit code 3 rather than 1.
 #[derive(Debug)]
@@ -140,6 +197,8 @@ fn main() -> ExitCode {
         Command::Account(cmd) => account::run(cmd, &out),
         Command::Oracle(cmd) => oracle::run(cmd, &out),
         Command::Prove(args) => prove::run(args, &out),
+        Command::Liquidate(args) => liquidate::run(args, &out),
+        Command::Ledger(cmd) => ledger::run(cmd, &out),
         Command::Verify(args) => verify::run(args, &out),
         Command::Inspect(args) => inspect::run(args, &out),
         Command::Demo(args) => demo::run(args, &out),
@@ -150,6 +209,10 @@ fn main() -> ExitCode {
             eprintln!("error: {}", render(&e));
             if e.downcast_ref::<Rejected>().is_some() {
                 ExitCode::from(3)
+            } else if e.downcast_ref::<Refused>().is_some() {
+                ExitCode::from(4)
+            } else if e.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }

@@ -102,12 +102,17 @@ pub fn run(cmd: OracleCommand, out: &Out) -> anyhow::Result<()> {
 
 /// The oracle config of `--oracle`, or the development committee's (announced).
 pub fn config_or_default(path: Option<&Path>) -> anyhow::Result<OracleConfig> {
+    if path.is_none() {
+        ui::note("no --oracle given: using the development oracle committee (3 signers, quorum 2, reports at most 300 s old); its secret keys are public");
+    }
+    load_config(path)
+}
+
+/// The oracle config of `--oracle`, or the development committee's (not announced).
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<OracleConfig> {
     match path {
         Some(p) => Ok(load_oracle_config(p)?),
-        None => {
-            ui::note("no --oracle given: using the development oracle committee (3 signers, quorum 2, reports at most 300 s old); its secret keys are public");
-            Ok(CommitteeFile::development().config)
-        }
+        None => Ok(CommitteeFile::development().config),
     }
 }
 

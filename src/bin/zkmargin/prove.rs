@@ -8,7 +8,7 @@ use serde_json::json;
 use zkmargin_circuits::{fr_from_hex, Commitment, Health, RiskParams, Status};
 use zkmargin_prover::{
     files::{load_signed_report, write_json, WriteOptions},
-    LoadEvent, MarginProver, MarginRequest, OracleCheck, DEFAULT_TAU_PPM,
+    KeyLoadError, LoadEvent, MarginProver, MarginRequest, OracleCheck, DEFAULT_TAU_PPM,
 };
 
 use crate::{
@@ -84,11 +84,7 @@ pub fn run(args: ProveArgs, out: &Out) -> anyhow::Result<()> {
     let commitment = args
         .commitment
         .as_deref()
-        .map(|hex| {
-            fr_from_hex(hex).map(Commitment).with_context(|| {
-                format!("--commitment {hex} is not a commitment (0x + 64 hex digits)")
-            })
-        })
+        .map(parse_commitment)
         .transpose()?;
 
     if oracle.is_none() {
@@ -159,8 +155,21 @@ pub fn run(args: ProveArgs, out: &Out) -> anyhow::Result<()> {
 /// Loads the margin proving key, regenerating a missing development key with a
 /// spinner, and prints the development-keys warning when it applies.
 pub fn load_prover(dir: &std::path::Path) -> anyhow::Result<MarginProver> {
+    let prover = load_key(dir, |on_event| MarginProver::load(dir, on_event))?;
+    if prover.key().development {
+        ui::development_keys_warning(dir);
+    }
+    Ok(prover)
+}
+
+/// Runs a proving-key loader, showing the regeneration of a missing development key
+/// (a note and a spinner) and turning its error into one line naming the directory.
+pub fn load_key<T>(
+    dir: &std::path::Path,
+    load: impl FnOnce(&mut dyn FnMut(LoadEvent<'_>)) -> Result<T, KeyLoadError>,
+) -> anyhow::Result<T> {
     let mut spinner: Option<Spinner> = None;
-    let prover = MarginProver::load(dir, &mut |event| match event {
+    let loaded = load(&mut |event| match event {
         LoadEvent::Regenerating { path } => {
             ui::note(format!(
                 "{} is missing: regenerating the development proving key from the public seed",
@@ -183,18 +192,28 @@ pub fn load_prover(dir: &std::path::Path) -> anyhow::Result<MarginProver> {
     if let Some(s) = spinner.take() {
         s.finish();
     }
-    let prover =
-        prover.with_context(|| format!("cannot load the proving key from {}", dir.display()))?;
-    if prover.key().development {
-        ui::development_keys_warning(dir);
-    }
-    Ok(prover)
+    loaded.with_context(|| format!("cannot load the proving key from {}", dir.display()))
+}
+
+/// The `--commitment` argument.
+pub fn parse_commitment(hex: &str) -> anyhow::Result<Commitment> {
+    fr_from_hex(hex)
+        .map(Commitment)
+        .with_context(|| format!("--commitment {hex} is not a commitment (0x + 64 hex digits)"))
 }
 
 /// `+190 USD` style text of H(τ) in quote units.
 pub fn health_text(health: &Health, tau_ppm: u32, params: &RiskParams) -> String {
     let excess = health.excess_quote_units(tau_ppm).to_string();
     match excess.parse::<i128>() {
+        // Above the line by less than one quote unit (a minimal liquidation's result).
+        Ok(0) if health.at(tau_ppm) > 0 => format!(
+            "H = +{} {} (less than {} {} above the line)",
+            format_amount(0, params.quote_decimals),
+            params.quote_symbol,
+            format_amount(1, params.quote_decimals),
+            params.quote_symbol
+        ),
         Ok(v) => format!(
             "H = {}{} {}",
             if v >= 0 { "+" } else { "" },

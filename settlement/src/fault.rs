@@ -1,0 +1,67 @@
+//! Fault injection for the crash tests. **Test-only**: never set `ZKMARGIN_FAULT` in
+//! production.
+//!
+//! The hook is compiled into every build so the crash test exercises the shipped code
+//! path, but it does nothing unless the environment variable `ZKMARGIN_FAULT` names
+//! one of the [`FaultPoint`]s; then the process calls [`std::process::abort`] when it
+//! reaches that point — in the middle of the apply transaction, holding the database's
+//! write lock, exactly as a power cut or `kill -9` would leave it.
+
+use std::sync::OnceLock;
+
+/// The environment variable that arms a fault point.
+pub const FAULT_ENV: &str = "ZKMARGIN_FAULT";
+
+/// Where `apply` can be made to abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// After the account's commitment and nonce were updated.
+    AfterAccountUpdate,
+    /// After the liquidation row was inserted.
+    AfterLiquidationInsert,
+    /// After the liquidator and the insurance fund were credited.
+    AfterCredits,
+    /// After every write and event, just before `COMMIT`.
+    BeforeCommit,
+    /// Just after `COMMIT` returned (the caller never hears of the success).
+    AfterCommit,
+}
+
+impl FaultPoint {
+    /// Every point, in the order `apply` reaches them.
+    pub const ALL: [FaultPoint; 5] = [
+        FaultPoint::AfterAccountUpdate,
+        FaultPoint::AfterLiquidationInsert,
+        FaultPoint::AfterCredits,
+        FaultPoint::BeforeCommit,
+        FaultPoint::AfterCommit,
+    ];
+
+    /// The value of `ZKMARGIN_FAULT` that arms it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultPoint::AfterAccountUpdate => "after_account_update",
+            FaultPoint::AfterLiquidationInsert => "after_liquidation_insert",
+            FaultPoint::AfterCredits => "after_credits",
+            FaultPoint::BeforeCommit => "before_commit",
+            FaultPoint::AfterCommit => "after_commit",
+        }
+    }
+}
+
+/// The armed point, read once per process.
+fn armed() -> Option<FaultPoint> {
+    static ARMED: OnceLock<Option<FaultPoint>> = OnceLock::new();
+    *ARMED.get_or_init(|| {
+        let name = std::env::var(FAULT_ENV).ok()?;
+        FaultPoint::ALL.into_iter().find(|p| p.name() == name)
+    })
+}
+
+/// Aborts the process if `point` is armed; otherwise does nothing.
+pub(crate) fn hit(point: FaultPoint) {
+    if armed() == Some(point) {
+        eprintln!("{FAULT_ENV}={}: aborting", point.name());
+        std::process::abort();
+    }
+}

@@ -1,0 +1,209 @@
+//! Liquidation transitions: `verify_transition` and the [`VerifiedTransition`] type that
+//! settlement consumes.
+//!
+//! The transition circuit proves the old state breaches at τ = 1 at the signed prices,
+//! so a verified transition is itself the verified breach that justifies it.
+
+use ark_bn254::{Bn254, G1Projective};
+use ark_ec::{AffineRepr, VariableBaseMSM};
+use ark_ff::PrimeField;
+use ark_groth16::{Groth16, PreparedVerifyingKey};
+use serde::Serialize;
+use zkmargin_circuits::{
+    LiquidationAction, LiquidationPublic, LiquidationRules, LiquidationTerms, Prices,
+    LIQUIDATION_CIRCUIT_ID,
+};
+
+use crate::{
+    bundle::{LiquidationStatement, ProofBundle, Statement, BUNDLE_VERSION},
+    verify::{decode_proof_hex, decode_proof_points, Verifier, VerifyError},
+};
+
+/// A liquidation transition whose proof verified. It has no public constructor: the
+/// settlement ledger takes this type, so it can only apply verified transitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTransition {
+    statement: LiquidationPublic,
+    statement_digest: [u8; 32],
+    risk_params_digest: [u8; 32],
+    report_digest: [u8; 32],
+    report_observed_at: u64,
+    oracle_config_digest: [u8; 32],
+    key_fingerprint: String,
+}
+
+impl VerifiedTransition {
+    /// The proven statement: commitments, liquidator, action, terms, deficit, prices,
+    /// weights and rules.
+    pub fn statement(&self) -> &LiquidationPublic {
+        &self.statement
+    }
+    /// SHA-256 of the statement ([`LiquidationPublic::digest`]): the replay key.
+    pub fn statement_digest(&self) -> [u8; 32] {
+        self.statement_digest
+    }
+    /// Digest of the risk parameters.
+    pub fn risk_params_digest(&self) -> [u8; 32] {
+        self.risk_params_digest
+    }
+    /// Digest of the oracle report the prices came from.
+    pub fn report_digest(&self) -> [u8; 32] {
+        self.report_digest
+    }
+    /// Observation time of that report (unix seconds).
+    pub fn report_observed_at(&self) -> u64 {
+        self.report_observed_at
+    }
+    /// Digest of the oracle configuration that accepted the report.
+    pub fn oracle_config_digest(&self) -> [u8; 32] {
+        self.oracle_config_digest
+    }
+    /// Fingerprint of the liquidation verifying key.
+    pub fn key_fingerprint(&self) -> &str {
+        &self.key_fingerprint
+    }
+}
+
+/// The JSON view of a verified transition (what services and the CLI print).
+#[derive(Serialize)]
+struct TransitionView<'a> {
+    circuit: &'static str,
+    old_commitment: String,
+    new_commitment: String,
+    liquidator: u64,
+    action: &'a LiquidationAction,
+    terms: &'a LiquidationTerms,
+    deficit: u64,
+    statement_digest: String,
+    risk_params_digest: String,
+    report_digest: String,
+    report_observed_at: u64,
+    oracle_config_digest: String,
+    key_fingerprint: &'a str,
+}
+
+impl Serialize for VerifiedTransition {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let st = &self.statement;
+        TransitionView {
+            circuit: LIQUIDATION_CIRCUIT_ID,
+            old_commitment: st.old_commitment.to_hex(),
+            new_commitment: st.new_commitment.to_hex(),
+            liquidator: st.liquidator,
+            action: &st.action,
+            terms: &st.terms,
+            deficit: st.deficit,
+            statement_digest: hex::encode(self.statement_digest),
+            risk_params_digest: hex::encode(self.risk_params_digest),
+            report_digest: hex::encode(self.report_digest),
+            report_observed_at: self.report_observed_at,
+            oracle_config_digest: hex::encode(self.oracle_config_digest),
+            key_fingerprint: &self.key_fingerprint,
+        }
+        .serialize(s)
+    }
+}
+
+/// The liquidation circuit's verifying key, prepared.
+pub(crate) struct TransitionKey {
+    pub(crate) pvk: PreparedVerifyingKey<Bn254>,
+    pub(crate) fingerprint: String,
+}
+
+impl Verifier {
+    /// Fingerprint of the liquidation circuit's verifying key, when the keys directory
+    /// has one (`None`: [`Verifier::verify_transition`] answers [`VerifyError::NoKeys`]).
+    pub fn liquidation_key_fingerprint(&self) -> Option<&str> {
+        self.liquidation.as_ref().map(|k| k.fingerprint.as_str())
+    }
+
+    /// Verifies a liquidation transition bundle.
+    ///
+    /// Checks, cheapest first: format version and proof size; the statement is a
+    /// liquidation; key fingerprint; risk parameters known; oracle signatures and
+    /// freshness; prices for every feed; the action's terms recomputed from the action,
+    /// the signed prices and the parameters (and equal to the bundle's); proof points;
+    /// the pairing check over all 71 public inputs.
+    ///
+    /// # Errors
+    /// The first failed check, as a [`VerifyError`].
+    pub fn verify_transition(
+        &self,
+        bundle: &ProofBundle,
+    ) -> Result<VerifiedTransition, VerifyError> {
+        if bundle.version != BUNDLE_VERSION {
+            return Err(VerifyError::UnsupportedVersion(bundle.version));
+        }
+        let proof_bytes = decode_proof_hex(&bundle.proof)?;
+        let statement: &LiquidationStatement = match &bundle.statement {
+            Statement::Liquidation(s) => s,
+            other => {
+                return Err(VerifyError::WrongStatement {
+                    expected: LIQUIDATION_CIRCUIT_ID,
+                    found: other.circuit_id(),
+                })
+            }
+        };
+        let key = self
+            .liquidation
+            .as_ref()
+            .ok_or(VerifyError::NoKeys(LIQUIDATION_CIRCUIT_ID))?;
+        if bundle.key_fingerprint != key.fingerprint {
+            return Err(VerifyError::KeyMismatch {
+                circuit: LIQUIDATION_CIRCUIT_ID.to_owned(),
+                expected: key.fingerprint.clone(),
+                bundle: bundle.key_fingerprint.clone(),
+            });
+        }
+        let (params, weights) =
+            self.params
+                .get(&statement.risk_params_digest)
+                .ok_or_else(|| {
+                    VerifyError::UnknownRiskParams(hex::encode(statement.risk_params_digest))
+                })?;
+        let report = self
+            .verify_report(&bundle.report, self.clock.now())
+            .map_err(VerifyError::Oracle)?;
+        let prices = Prices::from_feeds(params, |feed| report.price(feed))
+            .map_err(|e| VerifyError::MissingPrice(e.feed_id))?;
+        // The terms are derived here, never taken from the prover.
+        let terms = LiquidationTerms::of(&statement.action, &prices, params)
+            .map_err(|e| VerifyError::InvalidAction(e.to_string()))?;
+        if terms != statement.terms {
+            return Err(VerifyError::TermsMismatch);
+        }
+        let public = LiquidationPublic {
+            old_commitment: statement.old_commitment,
+            new_commitment: statement.new_commitment,
+            liquidator: statement.liquidator,
+            action: statement.action,
+            terms,
+            deficit: statement.deficit,
+            prices,
+            weights: *weights,
+            rules: LiquidationRules::from(params),
+        };
+        let proof = decode_proof_points(&proof_bytes)?;
+        let ic = &key.pvk.vk.gamma_abc_g1;
+        let scalars: Vec<_> = public
+            .to_field_elements()
+            .iter()
+            .map(|x| x.into_bigint())
+            .collect();
+        let vk_x = ic[0].into_group() + G1Projective::msm_bigint(&ic[1..], &scalars);
+        let valid = Groth16::<Bn254>::verify_proof_with_prepared_inputs(&key.pvk, &proof, &vk_x)
+            .unwrap_or(false);
+        if !valid {
+            return Err(VerifyError::InvalidProof);
+        }
+        Ok(VerifiedTransition {
+            statement_digest: public.digest(),
+            statement: public,
+            risk_params_digest: statement.risk_params_digest,
+            report_digest: report.digest(),
+            report_observed_at: report.observed_at(),
+            oracle_config_digest: self.oracle_digest,
+            key_fingerprint: key.fingerprint.clone(),
+        })
+    }
+}
