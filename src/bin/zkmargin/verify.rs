@@ -193,31 +193,57 @@ fn report_valid(
         m.status().to_string().to_uppercase(),
         ui::thousands(u128::from(m.tau_ppm()))
     ));
+    provenance(
+        out,
+        Provenance {
+            report_digest: m.report_digest(),
+            observed_at: m.report_observed_at(),
+            oracle_config_digest: m.oracle_config_digest(),
+            risk_params_digest: m.risk_params_digest(),
+            key_fingerprint: m.key_fingerprint(),
+        },
+        now,
+        bundle,
+        verifier,
+    );
+    Ok(())
+}
+
+/// What a verified statement was checked against.
+struct Provenance<'a> {
+    report_digest: [u8; 32],
+    observed_at: u64,
+    oracle_config_digest: [u8; 32],
+    risk_params_digest: [u8; 32],
+    key_fingerprint: &'a str,
+}
+
+/// The lines saying which report, committee, parameters and key a verdict rests on.
+fn provenance(out: &Out, p: Provenance<'_>, now: u64, bundle: &ProofBundle, verifier: &Verifier) {
     out.line(format!(
         "  prices     report {} observed {}, {} signatures (quorum {})",
-        ui::short(&hex::encode(m.report_digest())),
-        ui::age(m.report_observed_at(), now),
+        ui::short(&hex::encode(p.report_digest)),
+        ui::age(p.observed_at, now),
         bundle.report.signatures.len(),
         verifier.oracle_config().quorum
     ));
     out.line(format!(
         "  oracle     config {}",
-        hex::encode(m.oracle_config_digest())
+        hex::encode(p.oracle_config_digest)
     ));
     out.line(format!(
         "  params     {}",
-        hex::encode(m.risk_params_digest())
+        hex::encode(p.risk_params_digest)
     ));
     out.line(format!(
         "  key        {}{}",
-        m.key_fingerprint(),
+        p.key_fingerprint,
         if verifier.development_keys() {
             " (DEVELOPMENT keys)"
         } else {
             ""
         }
     ));
-    Ok(())
 }
 
 fn report_transition(
@@ -253,29 +279,18 @@ fn report_transition(
         hex::encode(t.statement_digest())
     ));
     let now = args.at.unwrap_or_else(ui::now);
-    out.line(format!(
-        "  prices     report {} observed {}, {} signatures (quorum {})",
-        ui::short(&hex::encode(t.report_digest())),
-        ui::age(t.report_observed_at(), now),
-        bundle.report.signatures.len(),
-        verifier.oracle_config().quorum
-    ));
-    out.line(format!(
-        "  oracle     config {}",
-        hex::encode(t.oracle_config_digest())
-    ));
-    out.line(format!(
-        "  params     {}",
-        hex::encode(t.risk_params_digest())
-    ));
-    out.line(format!(
-        "  key        {}{}",
-        t.key_fingerprint(),
-        if verifier.development_keys() {
-            " (DEVELOPMENT keys)"
-        } else {
-            ""
-        }
-    ));
+    provenance(
+        out,
+        Provenance {
+            report_digest: t.report_digest(),
+            observed_at: t.report_observed_at(),
+            oracle_config_digest: t.oracle_config_digest(),
+            risk_params_digest: t.risk_params_digest(),
+            key_fingerprint: t.key_fingerprint(),
+        },
+        now,
+        bundle,
+        verifier,
+    );
     Ok(())
 }
