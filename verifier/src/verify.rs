@@ -323,12 +323,16 @@ impl Verifier {
         let margin = load_verifying_key(dir, MARGIN_CIRCUIT_ID, MARGIN_NUM_PUBLIC_INPUTS)?;
         // Liquidation keys are optional: a verifier of margin proofs only may run from a
         // keys directory without them (verify_transition then says so).
+        let mut development_keys = margin.development;
         let liquidation =
             match load_verifying_key(dir, LIQUIDATION_CIRCUIT_ID, LIQUIDATION_NUM_PUBLIC_INPUTS) {
-                Ok(k) => Some(TransitionKey {
-                    pvk: prepare_verifying_key(&k.key),
-                    fingerprint: k.fingerprint,
-                }),
+                Ok(k) => {
+                    development_keys |= k.development;
+                    Some(TransitionKey {
+                        pvk: prepare_verifying_key(&k.key),
+                        fingerprint: k.fingerprint,
+                    })
+                }
                 Err(KeyError::UnknownCircuit { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
@@ -354,7 +358,7 @@ impl Verifier {
             oracle,
             params: by_digest,
             clock: Arc::new(SystemClock),
-            development_keys: margin.development,
+            development_keys,
             fold_cache: FoldCache::new(),
             report_cache: ReportCache::new(),
         })
@@ -371,7 +375,9 @@ impl Verifier {
         &self.margin.fingerprint
     }
 
-    /// True when the keys are development keys (made from the public seed).
+    /// True when any of the keys is a development key (made from the public seed): its
+    /// manifest says so, or its fingerprint is one of the repository's development keys
+    /// ([`crate::keys::DEVELOPMENT_KEY_FINGERPRINTS`]).
     pub fn development_keys(&self) -> bool {
         self.development_keys
     }

@@ -448,3 +448,49 @@ fn tampered_key_files_are_refused_at_setup() {
     let err = Verifier::from_keys_dir(fixture.keys_dir(), oracle, vec![]).unwrap_err();
     assert!(matches!(err, SetupError::Keys(_) | SetupError::NoParams));
 }
+
+/// The repository's development keys are recognised by their fingerprints: the list in
+/// the library is the committed manifest's, and a copy whose manifest was edited to
+/// say `"development": false` is still reported as development keys.
+#[test]
+fn development_keys_are_known_by_fingerprint_not_only_by_manifest() {
+    let repo_keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo_keys.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["development"], true);
+    let committed: Vec<&str> = manifest["circuits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verifying_key"]["sha256"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        committed,
+        zkmargin_verifier::keys::DEVELOPMENT_KEY_FINGERPRINTS,
+        "update DEVELOPMENT_KEY_FINGERPRINTS with the regenerated development keys"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut edited = manifest.clone();
+    edited["development"] = false.into();
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        serde_json::to_vec(&edited).unwrap(),
+    )
+    .unwrap();
+    for vk in ["margin.vk", "liquidation.vk"] {
+        std::fs::copy(repo_keys.join(vk), dir.path().join(vk)).unwrap();
+    }
+    let (_, oracle) = development_committee();
+    let v = Verifier::from_keys_dir(dir.path(), oracle, vec![RiskParams::development()])
+        .expect("the repository's verifying keys load");
+    assert!(v.development_keys());
+
+    // Keys from another seed with a production manifest are not development keys.
+    let fixture = Fixture::new(99);
+    let path = fixture.keys_dir().join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["development"] = false.into();
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    assert!(!fixture.verifier().unwrap().development_keys());
+}
