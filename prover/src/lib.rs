@@ -17,25 +17,32 @@
 //!   bundle self-verified with `verify_transition`.
 //!
 //! ```no_run
+//! use zkmargin_circuits::{Account, RiskParams};
+//! use zkmargin_oracle::SignedReport;
 //! use zkmargin_prover::{setup, MarginProver, MarginRequest, DEFAULT_TAU_PPM};
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let (account, params, report): (zkmargin_circuits::Account, zkmargin_circuits::RiskParams, zkmargin_oracle::SignedReport) = todo!();
-//! setup::setup("keys".as_ref(), setup::KeyMode::Development)?;
-//! let prover = MarginProver::load("keys", &mut |_| {})?;
-//! let proof = prover.prove(
-//!     &MarginRequest {
-//!         account: &account,
-//!         params: &params,
-//!         report: &report,
-//!         tau_ppm: DEFAULT_TAU_PPM,
-//!         expect: None,
-//!         commitment: None,
-//!         oracle: None,
-//!     },
-//!     &mut rand_core::OsRng,
-//! )?;
-//! println!("{}", serde_json::to_string_pretty(&proof.bundle)?);
-//! # Ok(()) }
+//!
+//! fn prove(
+//!     account: Account,
+//!     params: RiskParams,
+//!     report: SignedReport,
+//! ) -> Result<(), Box<dyn std::error::Error>> {
+//!     setup::setup("keys".as_ref(), setup::KeyMode::Development)?;
+//!     let prover = MarginProver::load("keys", &mut |_| {})?;
+//!     let proof = prover.prove(
+//!         &MarginRequest {
+//!             account: &account,
+//!             params: &params,
+//!             report: &report,
+//!             tau_ppm: DEFAULT_TAU_PPM,
+//!             expect: None,
+//!             commitment: None,
+//!             oracle: None,
+//!         },
+//!         &mut rand_core::OsRng,
+//!     )?;
+//!     println!("{}", serde_json::to_string_pretty(&proof.bundle)?);
+//!     Ok(())
+//! }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -299,17 +299,7 @@ fn margin_bundle(
     b: &ProofBundle,
     s: &MarginStatement,
 ) -> anyhow::Result<()> {
-    out.json(&json!({
-        "kind": FileKind::ProofBundle.code(),
-        "file": path,
-        "circuit": b.statement.circuit_id(),
-        "statement": s,
-        "key_fingerprint": b.key_fingerprint,
-        "report_digest": hex::encode(b.report.report.digest()),
-        "report_observed_at": b.report.report.observed_at,
-        "signers": b.report.signatures.iter().map(|x| x.signer).collect::<Vec<_>>(),
-        "proof": b.proof,
-    }))?;
+    out.json(&bundle_json(path, b, s))?;
     header(out, path, FileKind::ProofBundle);
     out.line("  not verified here: run `zkmargin verify` for a verdict");
     out.line(format!("  circuit     {}", b.statement.circuit_id()));
@@ -327,6 +317,26 @@ fn margin_bundle(
     Ok(())
 }
 
+/// The `--json` summary of either bundle kind: its statement as written, and where the
+/// proof and report come from.
+fn bundle_json(
+    path: &Path,
+    b: &ProofBundle,
+    statement: impl serde::Serialize,
+) -> serde_json::Value {
+    json!({
+        "kind": FileKind::ProofBundle.code(),
+        "file": path,
+        "circuit": b.statement.circuit_id(),
+        "statement": statement,
+        "key_fingerprint": b.key_fingerprint,
+        "report_digest": hex::encode(b.report.report.digest()),
+        "report_observed_at": b.report.report.observed_at,
+        "signers": b.report.signatures.iter().map(|x| x.signer).collect::<Vec<_>>(),
+        "proof": b.proof,
+    })
+}
+
 /// A liquidation transition bundle: the statement as the prover wrote it (the terms
 /// are the prover's claim until `verify` recomputes them).
 fn transition_bundle(
@@ -341,17 +351,7 @@ fn transition_bundle(
     let given = args.params.as_deref().map(load_risk_params).transpose()?;
     let development = RiskParams::development();
     let labels = params_with_digest(given.iter().chain([&development]), &s.risk_params_digest);
-    out.json(&json!({
-        "kind": FileKind::ProofBundle.code(),
-        "file": path,
-        "circuit": b.statement.circuit_id(),
-        "statement": s,
-        "key_fingerprint": b.key_fingerprint,
-        "report_digest": hex::encode(b.report.report.digest()),
-        "report_observed_at": b.report.report.observed_at,
-        "signers": b.report.signatures.iter().map(|x| x.signer).collect::<Vec<_>>(),
-        "proof": b.proof,
-    }))?;
+    out.json(&bundle_json(path, b, s))?;
     header(out, path, FileKind::ProofBundle);
     out.line("  not verified here: run `zkmargin verify` for a verdict");
     out.line(format!(
