@@ -261,7 +261,7 @@ impl Verifier {
         g2.push(key.pvk.delta_g2_neg_pc.clone());
 
         let ml = Bn254::multi_miller_loop(g1, g2);
-        Bn254::final_exponentiation(ml).is_some_and(|gt| gt.0.is_one())
+        crate::pairing::final_exponentiation(&ml.0).is_some_and(|gt| gt.is_one())
     }
 }
 

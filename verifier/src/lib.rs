@@ -22,6 +22,7 @@ mod cache;
 mod fixed_base;
 mod g2;
 pub mod keys;
+mod pairing;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod transition;
