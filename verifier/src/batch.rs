@@ -164,7 +164,7 @@ impl Verifier {
             .map(|(((m, r), ra), tick)| Item {
                 r: *r,
                 ra,
-                b: G2Prepared::from(m.proof.b),
+                b: m.proof.b.clone(),
                 c: m.proof.c,
                 commitment: m.public.commitment.0,
                 breaches: m.public.status.bit(),

@@ -20,7 +20,6 @@ mod batch;
 pub mod bundle;
 mod cache;
 mod fixed_base;
-mod g2;
 pub mod keys;
 mod pairing;
 #[cfg(feature = "testkit")]

@@ -14,8 +14,8 @@
 //! `gcd(N, #E'(Fq2)) = r` with `#E'(Fq2) = r·(2p − r)` (the test
 //! `the_membership_endomorphism_kills_exactly_g2` computes both). The points of `E'(Fq2)` that φ sends to O therefore form a group whose order
 //! divides `r`, and it contains G2: it is G2. So `B ∈ G2 ⟺ T = −ψ³(B)`, and the check
-//! costs one ψ³ and a comparison instead of a 63-bit scalar multiplication
-//! ([`crate::g2`], ≈ 0.1 ms, kept for the batch and transition paths).
+//! costs one ψ³ and a comparison instead of a scalar multiplication (arkworks' check
+//! `ψ(B) = [6x²]B` is 127-bit, ePrint 2022/348's is 63-bit, ≈ 0.1 ms here).
 //!
 //! `T` is computed with arkworks' line formulas in homogeneous coordinates
 //! (copied below, because arkworks' `G2HomProjective` has private fields; the tests
@@ -39,14 +39,22 @@
 //! operations, unchanged; the tests compare both exponentiations with arkworks' on
 //! random inputs, and the chain with `x` at compile time.
 
-use ark_bn254::{Config, Fq, Fq12, Fq2, G1Affine, G2Affine};
+use ark_bn254::{Bn254, Config, Fq, Fq12, Fq2, G1Affine, G2Affine};
 use ark_ec::{
     bn::{g2::EllCoeff, BnConfig, G2Prepared},
     AffineRepr,
 };
 use ark_ff::{AdditiveGroup, CyclotomicMultSubgroup, Field, Fp12Config, MontFp, One, Zero};
+use ark_groth16::PreparedVerifyingKey;
 
-use crate::g2::SEED;
+/// The BN254 seed `x` (positive), 63 bits.
+const SEED: u64 = 4_965_661_367_192_848_881;
+
+// It is arkworks' (positive) BN254 seed.
+const _: () = {
+    assert!(Config::X.len() == 1 && Config::X[0] == SEED);
+    assert!(!Config::X_IS_NEGATIVE);
+};
 
 /// `1/2` in Fq.
 const TWO_INV: Fq =
@@ -188,6 +196,35 @@ impl NormalizedLines {
     }
 }
 
+/// A verifying key's fixed lines, `−γ`'s and `−δ`'s, normalized once per key.
+pub(crate) struct KeyLines {
+    pub(crate) gamma: NormalizedLines,
+    pub(crate) delta: NormalizedLines,
+}
+
+impl KeyLines {
+    pub(crate) fn new(pvk: &PreparedVerifyingKey<Bn254>) -> Self {
+        Self {
+            gamma: NormalizedLines::new(&pvk.gamma_g2_neg_pc),
+            delta: NormalizedLines::new(&pvk.delta_g2_neg_pc),
+        }
+    }
+}
+
+/// Groth16's check `e(A, B) · e(vk_x, −γ) · e(C, −δ) = e(α, β)` in one thread: one
+/// Miller loop over the three pairs, one final exponentiation.
+pub(crate) fn groth16_check(
+    pvk: &PreparedVerifyingKey<Bn254>,
+    lines: &KeyLines,
+    a: &G1Affine,
+    b: &G2Prepared<Config>,
+    c: &G1Affine,
+    vk_x: &G1Affine,
+) -> bool {
+    let ml = miller_loop(&[(a, b)], &[(vk_x, &lines.gamma), (c, &lines.delta)]);
+    final_exponentiation(&ml).is_some_and(|e| e == pvk.alpha_g1_beta_g2)
+}
+
 /// `f · (1 + c3·w³ + c4·w⁴)`: arkworks' `mul_by_034` with `c0 = 1`.
 fn mul_by_34(f: &mut Fq12, c3: &Fq2, c4: &Fq2) {
     let a = f.c0;
@@ -319,7 +356,7 @@ const _: () = {
 };
 
 /// `f^(−x)` in the cyclotomic subgroup, where inversion is conjugation. BN254's seed is
-/// positive (asserted in [`crate::g2`]).
+/// positive (asserted above).
 fn exp_by_neg_seed(f: &Fq12) -> Fq12 {
     let mut y = exp_by_seed(f);
     y.cyclotomic_inverse_in_place();
@@ -399,8 +436,9 @@ mod tests {
         assert_eq!(kernel_size.gcd(&twist_order), r);
     }
 
-    /// A random point of the twist: almost never in G2 (the cofactor is ≈ 2^254).
-    fn twist_point(rng: &mut ChaCha20Rng) -> G2Affine {
+    /// A random point of the twist: random x until x³ + b' is a square. Almost never in
+    /// G2 (the cofactor is ≈ 2^254).
+    fn random_twist_point(rng: &mut ChaCha20Rng) -> G2Affine {
         loop {
             let x = Fq2::rand(rng);
             if let Some(p) = G2Affine::get_point_from_x_unchecked(x, rng.gen::<bool>()) {
@@ -433,7 +471,7 @@ mod tests {
         let mut outside = 0;
         for i in 0..64 {
             let inside = (G2Projective::generator() * Fr::rand(&mut rng)).into_affine();
-            let any = twist_point(&mut rng);
+            let any = random_twist_point(&mut rng);
             let tiny = any.mul_bigint(&to_order_10069).into_affine();
             assert!(
                 !tiny.is_zero() && tiny.mul_bigint([10069u64]).is_zero(),
@@ -493,6 +531,28 @@ mod tests {
             );
             let theirs = Bn254::multi_pairing([a, p1, p2], [b, q1, q2]).0;
             assert_eq!(final_exponentiation(&ours).unwrap(), theirs, "sample {i}");
+        }
+    }
+
+    /// What the verifier decodes: unchecked deserialization plus [`prepare_in_g2`]
+    /// accepts exactly what arkworks' checked deserialization accepts.
+    #[test]
+    fn unchecked_decoding_plus_prepare_equals_checked_decoding() {
+        use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        for i in 0..64 {
+            let p = if i % 2 == 0 {
+                random_twist_point(&mut rng)
+            } else {
+                (G2Projective::generator() * Fr::rand(&mut rng)).into_affine()
+            };
+            let mut bytes = Vec::new();
+            p.serialize_compressed(&mut bytes).unwrap();
+            let checked = G2Affine::deserialize_compressed(&bytes[..]).is_ok();
+            let ours = G2Affine::deserialize_compressed_unchecked(&bytes[..])
+                .is_ok_and(|q| prepare_in_g2(&q).is_some());
+            assert_eq!(checked, ours, "sample {i}");
+            assert_eq!(checked, i % 2 == 1, "sample {i}");
         }
     }
 

@@ -5,9 +5,9 @@
 //! so a verified transition is itself the verified breach that justifies it.
 
 use ark_bn254::{Bn254, G1Projective};
-use ark_ec::{AffineRepr, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::PrimeField;
-use ark_groth16::{Groth16, PreparedVerifyingKey};
+use ark_groth16::PreparedVerifyingKey;
 use serde::Serialize;
 use zkmargin_circuits::{
     LiquidationAction, LiquidationPublic, LiquidationRules, LiquidationTerms, Prices,
@@ -16,7 +16,8 @@ use zkmargin_circuits::{
 
 use crate::{
     bundle::{LiquidationStatement, ProofBundle, Statement, BUNDLE_VERSION},
-    verify::{decode_proof_hex, decode_proof_points, Verifier, VerifyError},
+    pairing::{groth16_check, KeyLines},
+    verify::{decode_proof_hex, PreparedProof, Verifier, VerifyError},
 };
 
 /// A liquidation transition whose proof verified. It has no public constructor: the
@@ -107,6 +108,8 @@ impl Serialize for VerifiedTransition {
 /// The liquidation circuit's verifying key, prepared.
 pub(crate) struct TransitionKey {
     pub(crate) pvk: PreparedVerifyingKey<Bn254>,
+    /// `−γ` and `−δ`'s lines, normalized.
+    pub(crate) lines: KeyLines,
     pub(crate) fingerprint: String,
 }
 
@@ -183,7 +186,7 @@ impl Verifier {
             weights: *weights,
             rules: LiquidationRules::from(params),
         };
-        let proof = decode_proof_points(&proof_bytes)?;
+        let proof = PreparedProof::decode(&proof_bytes)?;
         let ic = &key.pvk.vk.gamma_abc_g1;
         let scalars: Vec<_> = public
             .to_field_elements()
@@ -191,9 +194,8 @@ impl Verifier {
             .map(|x| x.into_bigint())
             .collect();
         let vk_x = ic[0].into_group() + G1Projective::msm_bigint(&ic[1..], &scalars);
-        let valid = Groth16::<Bn254>::verify_proof_with_prepared_inputs(&key.pvk, &proof, &vk_x)
-            .unwrap_or(false);
-        if !valid {
+        let vk_x = vk_x.into_affine();
+        if !groth16_check(&key.pvk, &key.lines, &proof.a, &proof.b, &proof.c, &vk_x) {
             return Err(VerifyError::InvalidProof);
         }
         Ok(VerifiedTransition {

@@ -10,7 +10,7 @@ use std::{
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{bn::G2Prepared, AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::PrimeField;
-use ark_groth16::{prepare_verifying_key, PreparedVerifyingKey, Proof};
+use ark_groth16::{prepare_verifying_key, PreparedVerifyingKey};
 use ark_serialize::CanonicalDeserialize;
 use serde::Serialize;
 use zkmargin_circuits::{
@@ -24,7 +24,7 @@ use crate::{
     cache::{signed_report_key, FoldCache, ReportCache},
     fixed_base::FixedBaseTable,
     keys::{load_verifying_key, KeyError},
-    pairing::{final_exponentiation, miller_loop, NormalizedLines},
+    pairing::{final_exponentiation, miller_loop, KeyLines},
     transition::TransitionKey,
 };
 
@@ -239,8 +239,7 @@ pub(crate) struct PreparedKey {
     /// `-β` prepared, for the `e(Σr·α, -β)` term of a batch.
     pub(crate) beta_g2_neg_pc: G2Prepared<BnConfig>,
     /// `−γ` and `−δ`'s lines, normalized for the single-proof Miller loop.
-    pub(crate) gamma_lines: NormalizedLines,
-    pub(crate) delta_lines: NormalizedLines,
+    pub(crate) lines: KeyLines,
     /// Window table of `IC_1` (the commitment's point): 254-bit scalars.
     pub(crate) ic_commitment: FixedBaseTable,
     /// Window table of `IC_3` (τ's point): 32-bit scalars.
@@ -253,8 +252,7 @@ impl PreparedKey {
         let ic = &key.gamma_abc_g1;
         let pvk = prepare_verifying_key(key);
         Self {
-            gamma_lines: NormalizedLines::new(&pvk.gamma_g2_neg_pc),
-            delta_lines: NormalizedLines::new(&pvk.delta_g2_neg_pc),
+            lines: KeyLines::new(&pvk),
             pvk,
             beta_g2_neg_pc: G2Prepared::from(-key.beta_g2),
             ic_commitment: FixedBaseTable::new(ic[1], Fr::MODULUS_BIT_SIZE as usize),
@@ -331,8 +329,10 @@ impl Verifier {
             match load_verifying_key(dir, LIQUIDATION_CIRCUIT_ID, LIQUIDATION_NUM_PUBLIC_INPUTS) {
                 Ok(k) => {
                     development_keys |= k.development;
+                    let pvk = prepare_verifying_key(&k.key);
                     Some(TransitionKey {
-                        pvk: prepare_verifying_key(&k.key),
+                        lines: KeyLines::new(&pvk),
+                        pvk,
                         fingerprint: k.fingerprint,
                     })
                 }
@@ -474,8 +474,8 @@ impl Verifier {
                 Ok::<_, VerifyError>(final_exponentiation(&miller_loop(
                     &[],
                     &[
-                        (&vk_x, &self.margin.gamma_lines),
-                        (&c, &self.margin.delta_lines),
+                        (&vk_x, &self.margin.lines.gamma),
+                        (&c, &self.margin.lines.delta),
                     ],
                 )))
             },
@@ -504,7 +504,7 @@ impl Verifier {
     pub(crate) fn check_margin(&self, bundle: &ProofBundle) -> Result<CheckedMargin, VerifyError> {
         let (facts, bytes) = self.check_margin_statement(bundle)?;
         Ok(CheckedMargin {
-            proof: decode_proof_points(&bytes)?,
+            proof: PreparedProof::decode(&bytes)?,
             facts,
         })
     }
@@ -609,21 +609,6 @@ pub(crate) fn fold_shared_inputs(
     ic[0].into_group() + G1Projective::msm_bigint(&ic[1 + p..], &bigints)
 }
 
-/// The proof's points, each checked on the curve and in its subgroup: `A` (32 bytes),
-/// `B` (64) and `C` (32), compressed, the layout of `Proof::serialize_compressed`.
-/// B's square root in Fq2 and subgroup check cost about as much as A and C together,
-/// so they run in parallel. Errors name the first bad point in the order A, B, C.
-pub(crate) fn decode_proof_points(bytes: &[u8]) -> Result<Proof<Bn254>, VerifyError> {
-    let (ac, b) = rayon::join(
-        || (decode_g1("A", &bytes[..32]), decode_g1("C", &bytes[96..])),
-        || decode_g2("B", &bytes[32..96]),
-    );
-    let a = ac.0?;
-    let b = b?;
-    let c = ac.1?;
-    Ok(Proof { a, b, c })
-}
-
 /// A compressed G1 point, on the curve (BN254's G1 has cofactor 1).
 fn decode_g1(name: &str, bytes: &[u8]) -> Result<G1Affine, VerifyError> {
     G1Affine::deserialize_compressed(bytes)
@@ -647,18 +632,6 @@ fn decode_g2_prepared(
     crate::pairing::prepare_in_g2(&decode_g2_on_curve(name, bytes)?).ok_or_else(|| {
         VerifyError::InvalidPoints(format!("{name}: not in the prime-order subgroup"))
     })
-}
-
-/// A compressed G2 point, on the curve and in the prime-order subgroup
-/// ([`crate::g2`]: the same verdict as arkworks' checked decoding, at half the cost).
-fn decode_g2(name: &str, bytes: &[u8]) -> Result<G2Affine, VerifyError> {
-    let point = decode_g2_on_curve(name, bytes)?;
-    if !crate::g2::in_subgroup(&point) {
-        return Err(VerifyError::InvalidPoints(format!(
-            "{name}: not in the prime-order subgroup"
-        )));
-    }
-    Ok(point)
 }
 
 /// Hex → exactly [`PROOF_BYTES`] bytes.
@@ -685,7 +658,27 @@ pub(crate) struct MarginFacts {
 /// A bundle that passed every check but the pairing: its facts and decoded proof.
 pub(crate) struct CheckedMargin {
     pub(crate) facts: MarginFacts,
-    pub(crate) proof: Proof<Bn254>,
+    pub(crate) proof: PreparedProof,
+}
+
+/// A proof's points, checked, with B's lines prepared for a Miller loop.
+pub(crate) struct PreparedProof {
+    pub(crate) a: G1Affine,
+    pub(crate) b: G2Prepared<BnConfig>,
+    pub(crate) c: G1Affine,
+}
+
+impl PreparedProof {
+    /// Decodes A, B and C (each checked on the curve and in its subgroup, B's
+    /// membership decided while its lines are prepared); errors name the first bad
+    /// point in the order A, B, C.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, VerifyError> {
+        Ok(Self {
+            a: decode_g1("A", &bytes[..32])?,
+            b: decode_g2_prepared("B", &bytes[32..96])?,
+            c: decode_g1("C", &bytes[96..])?,
+        })
+    }
 }
 
 impl std::ops::Deref for CheckedMargin {
