@@ -1,6 +1,8 @@
-//! The two pieces of BN254's pairing that the verifier computes itself, on arkworks'
-//! field types: the line coefficients of a proof's `B` with G2 membership decided on
-//! the way ([`prepare_in_g2`]), and the final exponentiation ([`final_exponentiation`]).
+//! The parts of BN254's pairing check that the verifier computes itself, on arkworks'
+//! field types: the line coefficients of a proof's `B` with its G2 membership decided
+//! on the way ([`prepare_in_g2`]), a Miller loop with a verifying key's fixed lines
+//! normalized once per key ([`NormalizedLines`], [`miller_loop`]), and the final
+//! exponentiation ([`final_exponentiation`]); [`groth16_check`] puts them together.
 //!
 //! # B's lines and its subgroup check in one pass
 //!
@@ -12,8 +14,9 @@
 //! `ψ² − tψ + p = 0`, so `φ = a + bψ` with `a = 6x+2 + p − tp` and `b = 1 − t + t² − p`.
 //! `p ∤ a`, so φ is separable and its kernel has `N = a² + tab + pb²` points, and
 //! `gcd(N, #E'(Fq2)) = r` with `#E'(Fq2) = r·(2p − r)` (the test
-//! `the_membership_endomorphism_kills_exactly_g2` computes both). The points of `E'(Fq2)` that φ sends to O therefore form a group whose order
-//! divides `r`, and it contains G2: it is G2. So `B ∈ G2 ⟺ T = −ψ³(B)`, and the check
+//! `the_membership_endomorphism_kills_exactly_g2` computes both). The points of
+//! `E'(Fq2)` that φ sends to O therefore form a group whose order divides `r`, and it
+//! contains G2: it is G2. So `B ∈ G2 ⟺ T = −ψ³(B)`, and the check
 //! costs one ψ³ and a comparison instead of a scalar multiplication (arkworks' check
 //! `ψ(B) = [6x²]B` is 127-bit, ePrint 2022/348's is 63-bit, ≈ 0.1 ms here).
 //!
@@ -27,9 +30,9 @@
 //!
 //! # The final exponentiation
 //!
-//! Every verification ends in one final exponentiation `f ↦ f^((p¹²−1)/r)`, and it
-//! cannot run in parallel with anything: it is the last step of the critical path. Its
-//! hard part is three exponentiations by the 63-bit seed `x` in the cyclotomic
+//! Every check ends in a final exponentiation `f ↦ f^((p¹²−1)/r)`, which cannot be
+//! split across threads: it is on the critical path of every verification. Its hard
+//! part is three exponentiations by the 63-bit seed `x` in the cyclotomic
 //! subgroup (Fuentes-Castañeda, Knapp, Rodríguez-Henríquez, *Faster hashing to G2*,
 //! SAC 2011, as arkworks computes it). arkworks raises to `x` with its signed binary
 //! (NAF) form: 63 squarings and 23 multiplications. The addition chain below, the one

@@ -442,8 +442,9 @@ impl Verifier {
     /// and B, prepares B's lines with its G2 membership decided on the way
     /// ([`crate::pairing::prepare_in_g2`]) and computes `e(A, B)`; the other decodes C,
     /// folds the public inputs into `vk_x` and computes `e(vk_x, −γ) · e(C, −δ)` (the
-    /// lines of −γ and −δ prepared and normalized once per key, [`NormalizedLines`]).
-    /// Their product is compared with the cached `e(α, β)`.
+    /// lines of −γ and −δ prepared and normalized once per key,
+    /// [`crate::pairing::NormalizedLines`]). Their product is compared with the cached
+    /// `e(α, β)`.
     ///
     /// Two final exponentiations instead of one cost CPU, but not latency: the final
     /// exponentiation cannot be split, and ending each half with one keeps both threads
