@@ -46,13 +46,14 @@ use crate::{
 };
 
 /// One proof of a batch, ready for the combined check.
-struct Item {
+struct Item<'a> {
     /// The random scalar `r_i`.
     r: Fr,
     /// `r_i·A_i`.
     ra: G1Affine,
-    /// `B_i`, prepared once (its line coefficients).
-    b: G2Prepared<BnConfig>,
+    /// `B_i`'s line coefficients, prepared (and its G2 membership checked) with the
+    /// bundle's other checks.
+    b: &'a G2Prepared<BnConfig>,
     /// `C_i`.
     c: G1Affine,
     /// Commitment (input 0).
@@ -135,7 +136,11 @@ impl Verifier {
 
     /// Per-proof work of the combined check, in parallel: `r_i·A_i`, `B_i` prepared,
     /// the public inputs as scalars, the tick's fold from the cache.
-    fn prepare_items(&self, margins: &[&CheckedMargin], scalars: &[Fr]) -> (Vec<Item>, Ticks) {
+    fn prepare_items<'a>(
+        &self,
+        margins: &[&'a CheckedMargin],
+        scalars: &[Fr],
+    ) -> (Vec<Item<'a>>, Ticks) {
         let mut tick_of: HashMap<([u8; 32], Prices), usize> = HashMap::new();
         let mut folds = Vec::new();
         let ticks: Vec<usize> = margins
@@ -164,7 +169,7 @@ impl Verifier {
             .map(|(((m, r), ra), tick)| Item {
                 r: *r,
                 ra,
-                b: m.proof.b.clone(),
+                b: &m.proof.b,
                 c: m.proof.c,
                 commitment: m.public.commitment.0,
                 breaches: m.public.status.bit(),
