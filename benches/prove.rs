@@ -8,11 +8,11 @@ use ark_std::rand::SeedableRng;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::ChaCha20Rng;
 use zkmargin_circuits::{
-    choose_liquidation,
     r1cs::{LiquidationCircuit, LiquidationPrivate, MarginCircuit, MarginPrivate},
     state_after, Account, Blinding, Commitment, Fr, LiquidationPublic, LiquidationRules,
     MarginPublic, MarginWeights, Prices, RiskParams, MARKETS, TOKENS,
 };
+use zkmargin_prover::choose_liquidation;
 
 fn circuit() -> MarginCircuit {
     let account = Account {

@@ -19,7 +19,7 @@ const T0: u64 = 1_700_000_000;
 const DISTINCT: usize = 64;
 
 fn setup() -> (Fixture, Verifier, Vec<ProofBundle>) {
-    let fixture = Fixture::with_liquidation(2024);
+    let fixture = Fixture::with_liquidation(2024).with_policy(zkmargin_prover::choose_liquidation);
     let report = fixture.signed_report(T0);
     let mut rng = ChaCha20Rng::seed_from_u64(2025);
     let bundles = (0..DISTINCT as u64)
@@ -85,10 +85,10 @@ fn bench_verify(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(2026);
     let breach = Fixture::account(1_000, Status::Breaches, &mut rng);
     let transition = fixture.liquidate(&breach, 7, &report, &mut rng).bundle;
-    assert!(verifier.verify_transition(&transition).is_ok());
+    assert!(verifier.verify_liquidation(&transition).is_ok());
     let mut group = c.benchmark_group("verify/transition");
     group.bench_function("single", |b| {
-        b.iter(|| black_box(verifier.verify_transition(&transition).is_ok()))
+        b.iter(|| black_box(verifier.verify_liquidation(&transition).is_ok()))
     });
     group.finish();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts a throwaway PostgreSQL server for the settlement tests and prints the line
-# that points them at it:
+# Points the settlement tests at a PostgreSQL server and prints the line that says
+# where: the server already running on 127.0.0.1:5432 when there is one, otherwise a
+# throwaway server started here:
 #
 #   eval "$(bash scripts/ci-postgres.sh)"      # sets ZKMARGIN_TEST_POSTGRES_URL
 #   cargo test --release -p zkmargin-settlement
@@ -46,6 +47,20 @@ fi
 env_file=""
 if [[ "${1:-}" == "--env-file" ]]; then
     env_file="${2:?--env-file needs a path}"
+fi
+
+# --- a server already running on this machine ------------------------------------
+# Development and CI machines start PostgreSQL on 127.0.0.1:5432 with trust auth and a
+# database `test`. The tests create (and drop) a database of their own per test on it,
+# so runs never collide. ZKMARGIN_PG_ADMIN_URL overrides the URL tried.
+existing="${ZKMARGIN_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if command -v psql >/dev/null \
+    && psql "$existing" -v ON_ERROR_STOP=1 -qAt -c "SELECT 1" >/dev/null 2>&1; then
+    say "using the running PostgreSQL server at ${existing%%@*}@… (tests create their own databases on it)"
+    lines="export ZKMARGIN_TEST_POSTGRES_URL='$existing'"
+    [[ -n "$env_file" ]] && printf '%s\n' "$lines" >"$env_file"
+    printf '%s\n' "$lines"
+    exit 0
 fi
 
 # --- server binaries ---------------------------------------------------------------

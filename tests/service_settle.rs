@@ -14,280 +14,25 @@
 //! the server refuses to start, and that production trust needs no flag.
 
 mod common_service;
+mod common_settle;
 
 use std::{
-    io::Write,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Barrier, Once, OnceLock,
-    },
+    sync::Barrier,
     time::{Duration, Instant},
 };
 
 use common_service::{assert_error, settle_world, world, Server};
+use common_settle::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
 use sqlx::Connection;
-use zkmargin_circuits::{Account, Commitment, Status, LIQUIDATION_CIRCUIT_ID};
-use zkmargin_settlement::{Ledger, OperatorKey, Summary};
+use zkmargin_circuits::{Status, LIQUIDATION_CIRCUIT_ID};
+use zkmargin_settlement::Ledger;
 use zkmargin_verifier::{
-    testkit::{liquidation_statement_mut, now, tamper_proof, Fixture, Transition},
+    testkit::{liquidation_statement_mut, now, tamper_proof, ProvenLiquidation},
     ProofBundle,
 };
-
-const POSTGRES_ENV: &str = "ZKMARGIN_TEST_POSTGRES_URL";
-/// Quote atomic units per USD.
-const USD: u64 = 1_000_000;
-/// Rounds of two liquidators racing on one account.
-const RACES: u64 = 12;
-/// Rounds of one statement sent twice at once (original and re-randomized proof).
-const RESUBMISSION_RACES: u64 = 4;
-
-// ---------------------------------------------------------------------------------
-// Transitions: real proofs, made once per test binary, shared by both databases.
-
-struct Proofs {
-    /// Account 1 (10 ETH, 1 BTC-PERP long, in breach), liquidated by liquidator 7.
-    main: Transition,
-    /// `main` with its proof re-randomized: the same statement, other proof bytes.
-    main_rerandomized: ProofBundle,
-    /// Account 2, underwater: the whole BTC-PERP closed by liquidator 9, 1,600 USD
-    /// of deficit.
-    deficit: Transition,
-    /// Account 3, liquidated by liquidator 7 — but the venue moves it first.
-    stale: Transition,
-    /// The commitment the venue moves account 3 to.
-    traded: Commitment,
-    /// Account 4, never registered.
-    unregistered: Transition,
-    /// Account 5, settled while the ledger is locked.
-    slow: Transition,
-    /// Accounts 100.., each liquidated twice: by liquidator 1000+i and by 2000+i.
-    races: Vec<(Transition, Transition)>,
-    /// Accounts 200..: one transition and a re-randomized proof of it.
-    resubmissions: Vec<(Transition, ProofBundle)>,
-}
-
-fn proofs() -> &'static Proofs {
-    static PROOFS: OnceLock<Proofs> = OnceLock::new();
-    PROOFS.get_or_init(|| {
-        let w = settle_world();
-        let f = &w.fixture;
-        let report = &w.report;
-        let mut rng = ChaCha20Rng::seed_from_u64(2024);
-        let breaching = |id, rng: &mut ChaCha20Rng| Fixture::account(id, Status::Breaches, rng);
-
-        let main = f.liquidate(&breaching(1, &mut rng), 7, report, &mut rng);
-        let main_rerandomized = f.rerandomize(&main.bundle, &mut rng);
-        let mut underwater = Account::empty(2, &mut rng);
-        underwater.positions[0] = 100_000_000; // 1 BTC at 60,000 USD
-        underwater.quote = -61_000 * USD as i64;
-        let deficit = f.liquidate(&underwater, 9, report, &mut rng);
-        let stale_old = breaching(3, &mut rng);
-        let stale = f.liquidate(&stale_old, 7, report, &mut rng);
-        let mut traded = stale_old.clone();
-        traded.nonce += 1;
-        traded.quote += 5_000 * USD as i64; // a deposit
-        let unregistered = f.liquidate(&breaching(4, &mut rng), 7, report, &mut rng);
-        let slow = f.liquidate(&breaching(5, &mut rng), 7, report, &mut rng);
-        let races = (0..RACES)
-            .map(|i| {
-                let old = breaching(100 + i, &mut rng);
-                (
-                    f.liquidate(&old, 1000 + i, report, &mut rng),
-                    f.liquidate(&old, 2000 + i, report, &mut rng),
-                )
-            })
-            .collect();
-        let resubmissions = (0..RESUBMISSION_RACES)
-            .map(|i| {
-                let t = f.liquidate(&breaching(200 + i, &mut rng), 3000 + i, report, &mut rng);
-                let again = f.rerandomize(&t.bundle, &mut rng);
-                (t, again)
-            })
-            .collect();
-        Proofs {
-            main,
-            main_rerandomized,
-            deficit,
-            stale,
-            traded: Commitment::of(&traded),
-            unregistered,
-            slow,
-            races,
-            resubmissions,
-        }
-    })
-}
-
-// ---------------------------------------------------------------------------------
-// Databases, ledgers and servers.
-
-/// One scenario's database: an SQLite file in a temporary directory, or a fresh
-/// database on the PostgreSQL server.
-struct Db {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
-}
-
-impl Db {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        Self {
-            url: format!("sqlite://{}/ledger.db?mode=rwc", dir.path().display()),
-            _dir: Some(dir),
-            postgres: None,
-        }
-    }
-
-    /// A fresh database, or `None` (with a one-line note) without a server.
-    fn postgres(rt: &tokio::runtime::Runtime) -> Option<Self> {
-        let Ok(admin) = std::env::var(POSTGRES_ENV) else {
-            static NOTE: Once = Once::new();
-            NOTE.call_once(|| {
-                // Straight to stderr: the harness captures print!/eprint!.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipping PostgreSQL service tests: {POSTGRES_ENV} is not set \
-                     (eval \"$(bash scripts/ci-postgres.sh)\" starts a server)"
-                );
-            });
-            return None;
-        };
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "zkmargin_svc_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but the server refuses: {e}"));
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("drop a stale test database");
-            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create a test database (the URL's role needs CREATEDB)");
-            conn.close().await.ok();
-        });
-        Some(Self {
-            url: with_database(&admin, &name),
-            _dir: None,
-            postgres: Some((admin, name)),
-        })
-    }
-
-    /// Drops the PostgreSQL database (best effort).
-    fn finish(self, rt: &tokio::runtime::Runtime) {
-        if let Some((admin, name)) = &self.postgres {
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
-                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                    let _ = conn.close().await;
-                }
-            });
-        }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("URL with a scheme");
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
-    };
-    let authority = before_query.split('/').next().unwrap_or(before_query);
-    match query {
-        Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
-        None => format!("{scheme}://{authority}/{name}"),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn operator() -> OperatorKey {
-    OperatorKey::new(b"service-settle-test-operator-secret".to_vec()).unwrap()
-}
-
-/// A scenario's world: the ledger (library side) and the server settling into it.
-struct Env<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    ledger: Ledger,
-    server: Server,
-}
-
-impl Env<'_> {
-    fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        self.rt.block_on(f)
-    }
-
-    fn summary(&self) -> Summary {
-        self.run(self.ledger.summary()).unwrap()
-    }
-
-    fn commitment_of(&self, account: u64) -> Commitment {
-        self.run(self.ledger.account(account))
-            .unwrap()
-            .expect("registered")
-            .commitment
-    }
-
-    fn credits(&self, liquidator: u64) -> u64 {
-        self.run(self.ledger.credits(liquidator)).unwrap()
-    }
-
-    fn check_invariants(&self) -> zkmargin_settlement::InvariantReport {
-        self.run(self.ledger.check_invariants())
-            .unwrap_or_else(|e| panic!("invariants: {e}"))
-    }
-}
-
-/// Initializes the ledger at `db`, registers `accounts` at the old commitments of
-/// their transitions, deposits `fund` into the insurance fund, and starts a server
-/// settling into it (`ZKMARGIN_LEDGER_DB`, so the URL is in no argument list) on the
-/// fixture's development trust (`--allow-development`).
-fn start<'a>(
-    rt: &'a tokio::runtime::Runtime,
-    db: &Db,
-    accounts: &[&Transition],
-    fund: u64,
-    extra: &[&str],
-) -> Env<'a> {
-    let ledger = rt.block_on(async {
-        let ledger = Ledger::open(&db.url).await.expect("open the ledger");
-        ledger.init(&operator()).await.unwrap();
-        for t in accounts {
-            ledger
-                .register_account(&operator(), t.old.id, &t.public.old_commitment)
-                .await
-                .unwrap();
-        }
-        if fund > 0 {
-            ledger.fund_deposit(&operator(), fund).await.unwrap();
-        }
-        ledger
-    });
-    let mut args = vec!["--workers", "2", "--allow-development"];
-    args.extend_from_slice(extra);
-    let server = Server::start_with(settle_world(), &args, &[("ZKMARGIN_LEDGER_DB", &db.url)]);
-    Env { rt, ledger, server }
-}
 
 /// Runs each named `fn name(db: &Db, rt: &Runtime)` as `name::sqlite` and
 /// `name::postgres`.
@@ -325,10 +70,6 @@ on_both_databases!(
     refused_bundles_write_nothing_and_the_server_keeps_serving,
     a_settle_that_outlives_the_request_timeout_still_applies_exactly_once,
 );
-
-fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("")
-}
 
 // ---------------------------------------------------------------------------------
 // Scenarios.
@@ -529,7 +270,7 @@ fn a_transition_from_a_stale_commitment_is_refused(db: &Db, rt: &tokio::runtime:
 /// is `replay`.
 fn racing_liquidators_exactly_one_settles(db: &Db, rt: &tokio::runtime::Runtime) {
     let p = proofs();
-    let mut accounts: Vec<&Transition> = p.races.iter().map(|(a, _)| a).collect();
+    let mut accounts: Vec<&ProvenLiquidation> = p.races.iter().map(|(a, _)| a).collect();
     accounts.extend(p.resubmissions.iter().map(|(t, _)| t));
     let env = start(rt, db, &accounts, 0, &[]);
     let s = &env.server;

@@ -35,15 +35,18 @@ pub use commitment::{poseidon_hash, Commitment, COMMITMENT_DOMAIN_TAG, COMMITMEN
 pub use fr_hex::{fr_from_hex, fr_from_i256, fr_to_hex, FrHexError};
 pub use health::{Health, Status, HEALTH_BOUND_BITS};
 pub use liquidation::{
-    apply_liquidation, choose_liquidation, state_after, ChosenLiquidation, LiquidationAction,
-    LiquidationError, LiquidationPublic, LiquidationRules, LiquidationTerms, Side, EQUITY_BITS,
-    GAIN_BITS, LIQUIDATION_CIRCUIT_ID, LIQUIDATION_NUM_PUBLIC_INPUTS, REQUIREMENT_BITS,
+    apply_liquidation, check_size_bounds, legal_liquidations, state_after, LegalLiquidation,
+    LiquidationAction, LiquidationError, LiquidationPublic, LiquidationRules, LiquidationTerms,
+    Side, EQUITY_BITS, GAIN_BITS, LIQUIDATION_CIRCUIT_ID, LIQUIDATION_CONSTRAINTS,
+    LIQUIDATION_NUM_PUBLIC_INPUTS, REQUIREMENT_BITS,
 };
 pub use params::{
     LiquidationParams, MarginWeights, MarketParams, ParamsError, RiskParams, TokenParams,
 };
 pub use prices::{MissingPrice, Prices};
-pub use statement::{MarginPublic, MARGIN_CIRCUIT_ID, MARGIN_NUM_PUBLIC_INPUTS};
+pub use statement::{
+    MarginPublic, MARGIN_CIRCUIT_ID, MARGIN_CONSTRAINTS, MARGIN_NUM_PUBLIC_INPUTS,
+};
 
 /// The BN254 scalar field, in which every statement lives.
 pub use ark_bn254::Fr;

@@ -5,11 +5,13 @@ use crate::{Commitment, Fr, MarginWeights, Prices, Status, MARKETS, TOKENS};
 /// Circuit id and version of the margin statement, recorded in key manifests and bundles.
 pub const MARGIN_CIRCUIT_ID: &str = "zkmargin.margin.v1";
 
-/// Public inputs of the margin circuit (the leading constant 1 not counted).
-pub const MARGIN_NUM_PUBLIC_INPUTS: usize = MarginPublic::PER_PROOF_INPUTS + SHARED_INPUTS;
+/// R1CS constraints of the margin circuit: what a key manifest must list for it
+/// (`circuits/tests/shape.rs` holds it equal to the synthesized circuit).
+pub const MARGIN_CONSTRAINTS: usize = 1_796;
 
-/// Public inputs that are the same for every account at one price tick.
-const SHARED_INPUTS: usize = 2 * TOKENS + MARKETS + TOKENS + MARKETS;
+/// Public inputs of the margin circuit (the leading constant 1 not counted).
+pub const MARGIN_NUM_PUBLIC_INPUTS: usize =
+    MarginPublic::PER_PROOF_INPUTS + MarginPublic::SHARED_INPUTS;
 
 /// The margin statement: "the state inside `commitment`, at `prices` under `weights`,
 /// has `status` at threshold `tau_ppm`".
@@ -30,6 +32,20 @@ pub struct MarginPublic {
 impl MarginPublic {
     /// Inputs that differ per proof: commitment, status, τ.
     pub const PER_PROOF_INPUTS: usize = 3;
+    /// Inputs that are the same for every account at one price tick: 16 prices, then
+    /// 24 weights.
+    pub const SHARED_INPUTS: usize = TOKENS + MARKETS + 2 * TOKENS + MARKETS;
+
+    /// Index of the commitment.
+    pub const COMMITMENT: usize = 0;
+    /// Index of the status bit.
+    pub const STATUS: usize = 1;
+    /// Index of τ.
+    pub const TAU: usize = 2;
+    /// First index of the prices (the shared inputs start here).
+    pub const PRICES: usize = Self::PER_PROOF_INPUTS;
+    /// First index of the weights.
+    pub const WEIGHTS: usize = Self::PRICES + TOKENS + MARKETS;
 
     /// The public inputs in circuit order (`docs/STATEMENT.md`, table "Public inputs"):
     ///
@@ -56,23 +72,26 @@ impl MarginPublic {
             weights,
         } = self;
         let mut out = [Fr::from(0u64); MARGIN_NUM_PUBLIC_INPUTS];
-        out[0] = commitment.0;
-        out[1] = Fr::from(status.bit());
-        out[2] = Fr::from(*tau_ppm);
+        out[Self::COMMITMENT] = commitment.0;
+        out[Self::STATUS] = Fr::from(status.bit());
+        out[Self::TAU] = Fr::from(*tau_ppm);
         out[Self::PER_PROOF_INPUTS..]
             .copy_from_slice(&Self::shared_field_elements(prices, weights));
         out
     }
 
     /// Public inputs 3..43: prices, then weights, in slot order.
-    pub fn shared_field_elements(prices: &Prices, weights: &MarginWeights) -> [Fr; SHARED_INPUTS] {
+    pub fn shared_field_elements(
+        prices: &Prices,
+        weights: &MarginWeights,
+    ) -> [Fr; Self::SHARED_INPUTS] {
         let Prices { tokens, markets } = prices;
         let MarginWeights {
             asset_weight_ppm,
             liability_weight_ppm,
             maintenance_ppm,
         } = weights;
-        let mut out = [Fr::from(0u64); SHARED_INPUTS];
+        let mut out = [Fr::from(0u64); Self::SHARED_INPUTS];
         let values = tokens.iter().chain(markets).copied().map(Fr::from).chain(
             asset_weight_ppm
                 .iter()

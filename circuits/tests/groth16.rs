@@ -9,6 +9,7 @@ use ark_std::rand::SeedableRng;
 use common::{sample_case, Case};
 use rand_chacha::ChaCha20Rng;
 use zkmargin_circuits::{r1cs::MarginCircuit, Fr, MarginPublic, Status, MARGIN_NUM_PUBLIC_INPUTS};
+use zkmargin_prover::choose_liquidation;
 
 fn keys() -> (ProvingKey<Bn254>, PreparedVerifyingKey<Bn254>) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
@@ -106,7 +107,6 @@ fn false_statement_yields_no_valid_proof() {
 mod liquidation {
     use super::*;
     use zkmargin_circuits::{
-        choose_liquidation,
         r1cs::{LiquidationCircuit, LiquidationPrivate},
         state_after, Account, Blinding, Commitment, LiquidationPublic, LiquidationRules, Prices,
         RiskParams, LIQUIDATION_NUM_PUBLIC_INPUTS, MARKETS, TOKENS,

@@ -10,12 +10,13 @@ mod common;
 use common::Synth;
 use proptest::prelude::*;
 use zkmargin_circuits::{
-    apply_liquidation, choose_liquidation,
+    apply_liquidation,
     r1cs::{LiquidationCircuit, LiquidationPrivate},
     state_after, Account, Blinding, Commitment, Fr, LiquidationAction, LiquidationError,
     LiquidationPublic, LiquidationRules, LiquidationTerms, Prices, RiskParams, Side, MARKETS, PPM,
     TOKENS,
 };
+use zkmargin_prover::choose_liquidation;
 
 const USD: i64 = 1_000_000; // quote atomic units (1e-6 USD)
 

@@ -48,6 +48,8 @@ fn margin_circuit_shape() {
     let expected = 17 * 64 + 459 + 8 * 3 + 8 * 3 + 1 + 197 + 3;
     assert_eq!(constraints, expected);
     assert_eq!(constraints, 1_796);
+    // What the verifier checks key manifests against.
+    assert_eq!(constraints, zkmargin_circuits::MARGIN_CONSTRAINTS);
     assert_eq!(instance, 1 + MARGIN_NUM_PUBLIC_INPUTS);
     assert_eq!(instance, 44);
     assert_eq!(witnesses, 1_795);
@@ -71,6 +73,7 @@ fn liquidation_circuit_shape() {
     let expected = 1_088 + 2 + 460 + 410 + 129 + 68 + 7 + 372 + 350 + 238 + 1 + 460;
     assert_eq!(constraints, expected);
     assert_eq!(constraints, 3_585);
+    assert_eq!(constraints, zkmargin_circuits::LIQUIDATION_CONSTRAINTS);
     assert_eq!(instance, 1 + LIQUIDATION_NUM_PUBLIC_INPUTS);
     assert_eq!(instance, 72);
     assert_eq!(witnesses, 3_569);

@@ -11,10 +11,8 @@ use zkmargin_oracle::{
     development_committee, ConfigError, OracleConfig, SignerKey, CONFIG_VERSION,
 };
 
-/// Format version of [`AccountFile`].
-pub const ACCOUNT_FILE_VERSION: u32 = 1;
-/// Format version of [`CommitteeFile`].
-pub const COMMITTEE_FILE_VERSION: u32 = 1;
+pub use zkmargin_verifier::files::ACCOUNT_FILE_VERSION;
+pub use zkmargin_verifier::files::COMMITTEE_FILE_VERSION;
 
 /// A private account file: `{"version": 1, "account": {...}}`.
 ///

@@ -12,9 +12,11 @@
 //!   the file and the fix; accounts and committee secrets are private (`0600`).
 //! - [`prove`]: [`MarginProver`] — inputs checked, status computed natively, proven,
 //!   and the bundle self-verified with the verifier library before it is returned.
+//! - [`policy`]: [`choose_liquidation`] — which of an account's legal liquidations to
+//!   take.
 //! - [`liquidate`]: [`LiquidationProver`] — the same input checks, the liquidation the
-//!   rules choose, the new state from the native twin, proven, and the transition
-//!   bundle self-verified with `verify_transition`.
+//!   policy chooses, the new state from the native twin, proven, and the transition
+//!   bundle self-verified with `verify_liquidation`.
 //!
 //! ```no_run
 //! use zkmargin_circuits::{Account, RiskParams};
@@ -51,6 +53,7 @@ pub mod files;
 pub mod formats;
 pub mod keys;
 pub mod liquidate;
+pub mod policy;
 pub mod prove;
 pub mod registry;
 pub mod setup;
@@ -59,6 +62,7 @@ pub use files::{FileError, FileKind};
 pub use formats::{AccountFile, CommitteeFile};
 pub use keys::{load_proving_key, KeyLoadError, LoadEvent, LoadedProvingKey};
 pub use liquidate::{LiquidationProof, LiquidationProver, LiquidationRequest, MAX_LIQUIDATOR_ID};
+pub use policy::{choose_liquidation, ChosenLiquidation};
 pub use prove::{
     MarginProof, MarginProver, MarginRequest, OracleCheck, ProveError, DEFAULT_TAU_PPM,
 };

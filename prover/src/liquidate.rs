@@ -2,7 +2,7 @@
 //! action, packaged as a transition bundle.
 //!
 //! [`LiquidationProver::prove`] runs the margin prover's input checks (same checks,
-//! same order, same errors), reads the prices, lets the circuit's own policy
+//! same order, same errors), reads the prices, lets the policy
 //! ([`choose_liquidation`]) pick the action — the smallest legal one that returns the
 //! account to health where one exists, else the largest the close factor allows —
 //! draws a fresh blinding, computes the new state with the native twin
@@ -19,19 +19,20 @@ use ark_groth16::Groth16;
 use ark_serialize::CanonicalSerialize;
 use rand_core::{CryptoRng, RngCore};
 use zkmargin_circuits::{
-    apply_liquidation, choose_liquidation,
+    apply_liquidation,
     r1cs::{LiquidationCircuit, LiquidationPrivate},
-    Account, Blinding, ChosenLiquidation, Commitment, Health, LiquidationError, LiquidationPublic,
-    LiquidationRules, RiskParams, Status,
+    Account, Blinding, Commitment, Health, LiquidationError, LiquidationPublic, LiquidationRules,
+    RiskParams, Status,
 };
 use zkmargin_oracle::{OracleConfig, SignedReport};
 use zkmargin_verifier::{
     bundle::{LiquidationStatement, Statement, PROOF_BYTES},
-    FixedClock, ProofBundle, VerifiedTransition, Verifier, VerifyError, BUNDLE_VERSION,
+    FixedClock, ProofBundle, VerifiedLiquidation, Verifier, VerifyError, BUNDLE_VERSION,
 };
 
 use crate::{
     keys::{load_proving_key, KeyLoadError, LoadEvent, LoadedProvingKey},
+    policy::{choose_liquidation, ChosenLiquidation},
     prove::{check_inputs, Checked, OracleCheck, ProveError, DEFAULT_TAU_PPM},
     registry::LIQUIDATION,
 };
@@ -225,7 +226,7 @@ impl LiquidationProver {
     }
 
     /// Defence in depth, as the margin prover: the bundle, through its JSON form, must
-    /// pass `verify_transition` against the verifying-key *file*, and the verified
+    /// pass `verify_liquidation` against the verifying-key *file*, and the verified
     /// statement must be the one proven.
     fn self_verify(
         &self,
@@ -234,7 +235,7 @@ impl LiquidationProver {
         public: &LiquidationPublic,
         config: OracleConfig,
         now: u64,
-    ) -> Result<VerifiedTransition, ProveError> {
+    ) -> Result<VerifiedLiquidation, ProveError> {
         let verifier = Verifier::from_keys_dir(&self.keys_dir, config, vec![params.clone()])?
             .with_clock(Arc::new(FixedClock(now)));
         let round_trip = crate::prove::json_round_trip(bundle)?;
@@ -242,7 +243,7 @@ impl LiquidationProver {
             code: error.code(),
             error,
         };
-        let verified = verifier.verify_transition(&round_trip).map_err(fail)?;
+        let verified = verifier.verify_liquidation(&round_trip).map_err(fail)?;
         if verified.statement_digest() != public.digest() {
             return Err(fail(VerifyError::InvalidProof));
         }

@@ -166,7 +166,7 @@ fn shipped_keys_match_todays_circuit_and_prove() {
         .find(|c| c.id == LIQUIDATION.id)
         .expect("keys/manifest.json lists the liquidation circuit");
     assert_eq!(proof.bundle.key_fingerprint, entry.verifying_key.sha256);
-    let verified = verifier.verify_transition(&proof.bundle).unwrap();
+    let verified = verifier.verify_liquidation(&proof.bundle).unwrap();
     assert_eq!(verified.statement_digest(), proof.public.digest());
 }
 

@@ -19,7 +19,7 @@ use zkmargin_prover::{
     MarginRequest, OracleCheck, ProveError, DEFAULT_TAU_PPM, MAX_LIQUIDATOR_ID,
 };
 use zkmargin_verifier::{
-    FixedClock, LiquidationStatement, Statement, VerifiedTransition, Verifier, VerifyError,
+    FixedClock, LiquidationStatement, Statement, VerifiedLiquidation, Verifier, VerifyError,
 };
 
 const USD: u64 = 1_000_000;
@@ -89,12 +89,12 @@ fn statement(proof: &LiquidationProof) -> &LiquidationStatement {
 }
 
 /// Verifies the bundle independently of the prover's self-check.
-fn verify(proof: &LiquidationProof) -> Result<VerifiedTransition, VerifyError> {
+fn verify(proof: &LiquidationProof) -> Result<VerifiedLiquidation, VerifyError> {
     let (_, committee) = development_committee();
     Verifier::from_keys_dir(dev_keys(), committee, vec![params()])
         .unwrap()
         .with_clock(Arc::new(FixedClock(NOW + 1)))
-        .verify_transition(&proof.bundle)
+        .verify_liquidation(&proof.bundle)
 }
 
 /// What every valid liquidation proof must satisfy, whatever the action.

@@ -10,9 +10,10 @@
 //! into batches: one multi-Miller loop and one final exponentiation per batch instead
 //! of per proof, so throughput rises with load instead of the queue.
 //!
-//! Liquidation transitions (`/v1/verify` with a transition bundle, `/v1/settle`) are
-//! jobs of their own, verified one at a time with [`Verifier::verify_transition`]:
-//! they share the queue, its limit and the workers, and are never coalesced.
+//! A single request may carry either statement: coalesced singles are verified with
+//! [`Verifier::verify_any_batch`] (the margin bundles as one batch, liquidations each
+//! on their own). `/v1/settle`'s liquidations are jobs of their own, verified with
+//! [`Verifier::verify_liquidation`]: they share the queue, its limit and the workers.
 //!
 //! The number of workers is the concurrency limit; the queue's capacity bounds the
 //! backlog (a full queue answers 503 `overloaded` at once). The pairing arithmetic runs
@@ -29,35 +30,40 @@ use std::{
 };
 
 use tokio::sync::oneshot;
-use zkmargin_verifier::{ProofBundle, Verdict, VerifiedTransition, Verifier, VerifyError};
+use zkmargin_verifier::{
+    ProofBundle, Verdict, Verified, VerifiedLiquidation, Verifier, VerifyError,
+};
 
 use crate::metrics::{KindLabels, Metrics};
 
-/// The outcome of one bundle.
+/// The outcome of one bundle of a single request (either statement).
+pub type AnyOutcome = Result<Verified, VerifyError>;
+
+/// The outcome of one margin bundle of a batch request.
 pub type Outcome = Result<Verdict, VerifyError>;
 
-/// The outcome of one transition bundle.
-pub type TransitionOutcome = Result<VerifiedTransition, VerifyError>;
+/// The outcome of one liquidation bundle to settle.
+pub type LiquidationOutcome = Result<VerifiedLiquidation, VerifyError>;
 
 enum Job {
     Single {
         bundle: Box<ProofBundle>,
-        reply: oneshot::Sender<Outcome>,
+        reply: oneshot::Sender<AnyOutcome>,
     },
     Batch {
         bundles: Vec<ProofBundle>,
         reply: oneshot::Sender<Vec<Outcome>>,
     },
-    Transition {
+    Liquidation {
         bundle: Box<ProofBundle>,
-        reply: oneshot::Sender<TransitionOutcome>,
+        reply: oneshot::Sender<LiquidationOutcome>,
     },
 }
 
-/// A job that is not coalesced: a batch request or a transition.
+/// A job that is not coalesced: a batch request or a liquidation to settle.
 enum Alone {
     Batch(Vec<ProofBundle>, oneshot::Sender<Vec<Outcome>>),
-    Transition(Box<ProofBundle>, oneshot::Sender<TransitionOutcome>),
+    Liquidation(Box<ProofBundle>, oneshot::Sender<LiquidationOutcome>),
 }
 
 /// Why a job was not accepted.
@@ -121,7 +127,10 @@ impl Dispatcher {
     ///
     /// # Errors
     /// [`SubmitError`] when the queue is full or closed.
-    pub fn submit(&self, bundle: ProofBundle) -> Result<oneshot::Receiver<Outcome>, SubmitError> {
+    pub fn submit(
+        &self,
+        bundle: ProofBundle,
+    ) -> Result<oneshot::Receiver<AnyOutcome>, SubmitError> {
         let (reply, rx) = oneshot::channel();
         self.send(Job::Single {
             bundle: Box::new(bundle),
@@ -143,16 +152,16 @@ impl Dispatcher {
         Ok(rx)
     }
 
-    /// Enqueues one liquidation transition bundle; the receiver yields its outcome.
+    /// Enqueues one liquidation bundle to settle; the receiver yields its outcome.
     ///
     /// # Errors
     /// [`SubmitError`] when the queue is full or closed.
-    pub fn submit_transition(
+    pub fn submit_liquidation(
         &self,
         bundle: ProofBundle,
-    ) -> Result<oneshot::Receiver<TransitionOutcome>, SubmitError> {
+    ) -> Result<oneshot::Receiver<LiquidationOutcome>, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Job::Transition {
+        self.send(Job::Liquidation {
             bundle: Box::new(bundle),
             reply,
         })?;
@@ -202,20 +211,20 @@ impl Worker {
             }
             match alone {
                 Some(Alone::Batch(bundles, reply)) => self.verify_batch(bundles, reply),
-                Some(Alone::Transition(bundle, reply)) => self.verify_transition(&bundle, reply),
+                Some(Alone::Liquidation(bundle, reply)) => self.verify_liquidation(&bundle, reply),
                 None => {}
             }
         }
     }
 
     /// The next job and, if it is a single proof, the single proofs queued behind it
-    /// (stopping at a batch or transition job, which comes back too).
+    /// (stopping at a batch or settle job, which comes back too).
     #[allow(clippy::type_complexity)]
     fn take(
         &self,
     ) -> Result<
         (
-            Vec<(Box<ProofBundle>, oneshot::Sender<Outcome>)>,
+            Vec<(Box<ProofBundle>, oneshot::Sender<AnyOutcome>)>,
             Option<Alone>,
         ),
         RecvTimeoutError,
@@ -230,8 +239,8 @@ impl Worker {
                 Job::Batch { bundles, reply } => {
                     return Ok((singles, Some(Alone::Batch(bundles, reply))))
                 }
-                Job::Transition { bundle, reply } => {
-                    return Ok((singles, Some(Alone::Transition(bundle, reply))))
+                Job::Liquidation { bundle, reply } => {
+                    return Ok((singles, Some(Alone::Liquidation(bundle, reply))))
                 }
             }
             if singles.len() < self.max_coalesce {
@@ -241,14 +250,14 @@ impl Worker {
         Ok((singles, None))
     }
 
-    fn verify_singles(&self, jobs: Vec<(Box<ProofBundle>, oneshot::Sender<Outcome>)>) {
+    fn verify_singles(&self, jobs: Vec<(Box<ProofBundle>, oneshot::Sender<AnyOutcome>)>) {
         let started = Instant::now();
         let (bundles, replies): (Vec<ProofBundle>, Vec<_>) =
             jobs.into_iter().map(|(b, r)| (*b, r)).unzip();
         let outcomes = if bundles.len() == 1 {
-            guarded(|| vec![self.verifier.verify(&bundles[0])])
+            guarded(|| vec![self.verifier.verify_any(&bundles[0])])
         } else {
-            guarded(|| self.verifier.verify_batch(&bundles))
+            guarded(|| self.verifier.verify_any_batch(&bundles))
         };
         self.observe("single", bundles.len(), started);
         self.metrics
@@ -274,9 +283,9 @@ impl Worker {
         }
     }
 
-    fn verify_transition(&self, bundle: &ProofBundle, reply: oneshot::Sender<TransitionOutcome>) {
+    fn verify_liquidation(&self, bundle: &ProofBundle, reply: oneshot::Sender<LiquidationOutcome>) {
         let started = Instant::now();
-        let outcome = guarded(|| self.verifier.verify_transition(bundle));
+        let outcome = guarded(|| self.verifier.verify_liquidation(bundle));
         self.observe("transition", 1, started);
         if let Some(outcome) = outcome {
             let _ = reply.send(outcome);

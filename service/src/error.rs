@@ -29,7 +29,7 @@ use axum::{
     Json,
 };
 use serde::Serialize;
-use zkmargin_settlement::SettleError;
+use zkmargin_settlement::{SettleError, SettleFailure};
 use zkmargin_verifier::{BundleError, VerifyError};
 
 /// An error response: HTTP status, stable code, message.
@@ -110,6 +110,16 @@ impl From<&BundleError> for ApiError {
 /// with the ledger's code and message (which name a digest or a commitment, never a
 /// database detail); every failure of the database itself is a 500 `ledger_error`
 /// whose message says nothing of it — the details go to the log.
+impl From<&SettleFailure> for ApiError {
+    fn from(e: &SettleFailure) -> Self {
+        match e {
+            SettleFailure::Verify(e) => e.into(),
+            SettleFailure::Apply { error, .. } => error.into(),
+            other => ApiError::internal(format!("settlement failed: {other}")),
+        }
+    }
+}
+
 impl From<&SettleError> for ApiError {
     fn from(e: &SettleError) -> Self {
         let status = match e {

@@ -4,20 +4,20 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
 use zkmargin_circuits::{Commitment, LiquidationAction, LiquidationPublic, LiquidationTerms};
-use zkmargin_verifier::VerifiedTransition;
+use zkmargin_verifier::VerifiedLiquidation;
 
 use crate::{
+    db::{fund_balance, in_use, now, set_fund_balance, to_i64},
     error::is_unique_violation,
     events::{self, EventKind, NewEvent},
     fault::{self, FaultPoint},
-    ledger::{fund_balance, in_use, now, set_fund_balance, to_i64},
     Ledger, SettleError,
 };
 
 /// What the ledger needs of a verified liquidation. Crate-private: the only way in
-/// from outside is a `VerifiedTransition`, which only the verifier constructs.
+/// from outside is a `VerifiedLiquidation`, which only the verifier constructs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TransitionRecord {
+pub(crate) struct LiquidationFacts {
     /// `statement.digest()`: the replay key.
     pub statement_digest: [u8; 32],
     pub old_commitment: Commitment,
@@ -35,7 +35,7 @@ pub(crate) struct TransitionRecord {
     pub key_fingerprint: String,
 }
 
-impl TransitionRecord {
+impl LiquidationFacts {
     /// The record of a statement verified under the given parameters and report, by
     /// the given oracle configuration and verifying key.
     pub(crate) fn from_statement(
@@ -64,10 +64,10 @@ impl TransitionRecord {
 }
 
 // ---------------------------------------------------------------------------------
-// The verifier's `VerifiedTransition` enters here and only here: it is the one way in.
+// The verifier's `VerifiedLiquidation` enters here and only here: it is the one way in.
 
-impl From<&VerifiedTransition> for TransitionRecord {
-    fn from(v: &VerifiedTransition) -> Self {
+impl From<&VerifiedLiquidation> for LiquidationFacts {
+    fn from(v: &VerifiedLiquidation) -> Self {
         let record = Self::from_statement(
             v.statement(),
             v.risk_params_digest(),
@@ -90,8 +90,8 @@ impl Ledger {
     /// # Errors
     /// [`SettleError::Replay`], [`SettleError::StaleCommitment`], and the database
     /// errors of [`SettleError`].
-    pub async fn apply(&self, transition: &VerifiedTransition) -> Result<Applied, SettleError> {
-        self.apply_record(&TransitionRecord::from(transition)).await
+    pub async fn apply(&self, transition: &VerifiedLiquidation) -> Result<Applied, SettleError> {
+        self.apply_record(&LiquidationFacts::from(transition)).await
     }
 }
 
@@ -142,8 +142,8 @@ impl Ledger {
     /// 7. one event per movement is appended; commit.
     ///
     /// Any error rolls everything back. Crate-private: the way in from outside is
-    /// [`Ledger::apply`], which takes a `VerifiedTransition`.
-    pub(crate) async fn apply_record(&self, r: &TransitionRecord) -> Result<Applied, SettleError> {
+    /// [`Ledger::apply`], which takes a `VerifiedLiquidation`.
+    pub(crate) async fn apply_record(&self, r: &LiquidationFacts) -> Result<Applied, SettleError> {
         let digest = hex::encode(r.statement_digest);
         let old = r.old_commitment.to_hex();
         // Range checks before anything is written. Fees are < 2^62 by the encoder.

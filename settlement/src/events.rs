@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
-use crate::{ledger::to_i64, SettleError};
+use crate::{db::to_i64, SettleError};
 
 /// What an event records. The meaning of its signed `amount` is per kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,15 +1,16 @@
-//! Fault injection for the crash tests. **Test-only**: never set `ZKMARGIN_FAULT` in
-//! production.
+//! Fault injection for the crash tests, compiled only with the `fault-injection`
+//! feature, which shipped builds never enable (the crash tests enable it through
+//! dev-dependencies; `.ci/run` checks that a plain release build of the binaries holds
+//! no trace of it).
 //!
-//! The hook is compiled into every build so the crash test exercises the shipped code
-//! path, but it does nothing unless the environment variable `ZKMARGIN_FAULT` names
-//! one of the [`FaultPoint`]s; then the process calls [`std::process::abort`] when it
-//! reaches that point — in the middle of the apply transaction, holding the database's
-//! write lock, exactly as a power cut or `kill -9` would leave it.
-
-use std::sync::OnceLock;
+//! With the feature, the hook does nothing unless the environment variable
+//! `ZKMARGIN_FAULT` names one of the [`FaultPoint`]s; then the process calls
+//! [`std::process::abort`] when it reaches that point — in the middle of the apply
+//! transaction, holding the database's write lock, exactly as a power cut or `kill -9`
+//! would leave it. Without the feature, [`hit`] is an empty inline function.
 
 /// The environment variable that arms a fault point.
+#[cfg(feature = "fault-injection")]
 pub const FAULT_ENV: &str = "ZKMARGIN_FAULT";
 
 /// Where `apply` can be made to abort.
@@ -38,6 +39,7 @@ impl FaultPoint {
     ];
 
     /// The value of `ZKMARGIN_FAULT` that arms it.
+    #[cfg(feature = "fault-injection")]
     pub fn name(&self) -> &'static str {
         match self {
             FaultPoint::AfterAccountUpdate => "after_account_update",
@@ -50,8 +52,9 @@ impl FaultPoint {
 }
 
 /// The armed point, read once per process.
+#[cfg(feature = "fault-injection")]
 fn armed() -> Option<FaultPoint> {
-    static ARMED: OnceLock<Option<FaultPoint>> = OnceLock::new();
+    static ARMED: std::sync::OnceLock<Option<FaultPoint>> = std::sync::OnceLock::new();
     *ARMED.get_or_init(|| {
         let name = std::env::var(FAULT_ENV).ok()?;
         FaultPoint::ALL.into_iter().find(|p| p.name() == name)
@@ -59,9 +62,15 @@ fn armed() -> Option<FaultPoint> {
 }
 
 /// Aborts the process if `point` is armed; otherwise does nothing.
+#[cfg(feature = "fault-injection")]
 pub(crate) fn hit(point: FaultPoint) {
     if armed() == Some(point) {
         eprintln!("{FAULT_ENV}={}: aborting", point.name());
         std::process::abort();
     }
 }
+
+/// Does nothing: this build has no fault injection.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn hit(_point: FaultPoint) {}

@@ -7,8 +7,9 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::{
+    db::commitment_from_hex,
     events::{self, Event, EventKind},
-    ledger::{commitment_from_hex, liquidation_from_row, LIQUIDATION_COLUMNS},
+    ledger::{liquidation_from_row, LIQUIDATION_COLUMNS},
     Backend, Ledger, SettleError,
 };
 

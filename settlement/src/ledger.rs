@@ -1,6 +1,6 @@
 //! The ledger: opening the database, operator calls, and the read API.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
@@ -8,10 +8,14 @@ use sqlx::{
     any::{AnyPoolOptions, AnyRow},
     Any, AnyPool, Executor, Row, Transaction,
 };
-use zkmargin_circuits::{fr_from_hex, Commitment, LiquidationAction, LiquidationTerms};
+use zkmargin_circuits::{Commitment, LiquidationAction, LiquidationTerms};
 
 use crate::{
-    error::{is_busy, is_integer_overflow, is_unique_violation, one_line},
+    db::{
+        commitment_from_hex, fund_balance, in_use, non_negative, now, scalar, set_fund_balance,
+        to_i64, total, Backend,
+    },
+    error::{is_busy, one_line},
     events::{self, Event, EventKind, NewEvent},
     schema, OperatorKey, SettleError,
 };
@@ -60,44 +64,6 @@ impl LedgerOptions {
 impl Default for LedgerOptions {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Which database holds the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// An SQLite file (WAL journal, `synchronous = FULL`).
-    Sqlite,
-    /// A PostgreSQL database (several settlement nodes may share it).
-    Postgres,
-}
-
-impl Backend {
-    /// The backend a URL names.
-    ///
-    /// # Errors
-    /// [`SettleError::InvalidUrl`] for any other scheme.
-    pub fn of_url(url: &str) -> Result<Self, SettleError> {
-        if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres)
-        } else {
-            // Never echo a URL that may carry a password: only its scheme.
-            Err(SettleError::InvalidUrl(match url.split_once("://") {
-                Some((scheme, _)) => format!("{scheme}://…"),
-                None => "(no scheme)".to_owned(),
-            }))
-        }
-    }
-
-    /// Display name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        }
     }
 }
 
@@ -643,90 +609,6 @@ impl Ledger {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
-}
-
-/// A single integer (NULL as 0).
-async fn scalar(conn: &mut sqlx::AnyConnection, sql: &'static str) -> Result<i64, SettleError> {
-    let v: Option<i64> = sqlx::query(sql).fetch_one(conn).await?.try_get(0)?;
-    Ok(v.unwrap_or(0))
-}
-
-/// A sum computed by the database, which raises an error past 2^63 − 1 (each row
-/// fits, their sum need not): that is [`SettleError::Overflow`], not a database error.
-async fn total(
-    conn: &mut sqlx::AnyConnection,
-    sql: &'static str,
-    what: &'static str,
-) -> Result<i64, SettleError> {
-    let row = sqlx::query(sql).fetch_one(conn).await.map_err(|e| {
-        if is_integer_overflow(&e) {
-            SettleError::Overflow(what)
-        } else {
-            e.into()
-        }
-    })?;
-    let v: Option<i64> = row.try_get(0)?;
-    Ok(v.unwrap_or(0))
-}
-
-/// Unix seconds now.
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `v` as a BIGINT, or [`SettleError::OutOfRange`].
-pub(crate) fn to_i64(what: &'static str, v: u64) -> Result<i64, SettleError> {
-    i64::try_from(v).map_err(|_| SettleError::OutOfRange { what, value: v })
-}
-
-/// Maps a unique violation on an accounts write to [`SettleError::CommitmentInUse`].
-pub(crate) fn in_use(e: sqlx::Error, commitment: &Commitment) -> SettleError {
-    if is_unique_violation(&e) {
-        SettleError::CommitmentInUse {
-            commitment: commitment.to_hex(),
-        }
-    } else {
-        e.into()
-    }
-}
-
-/// The insurance fund's balance, read on `conn`.
-pub(crate) async fn fund_balance(conn: &mut sqlx::AnyConnection) -> Result<i64, SettleError> {
-    Ok(
-        sqlx::query("SELECT balance FROM insurance_fund WHERE id = 1")
-            .fetch_one(conn)
-            .await?
-            .try_get(0)?,
-    )
-}
-
-/// Writes the insurance fund's balance.
-pub(crate) async fn set_fund_balance(
-    conn: &mut sqlx::AnyConnection,
-    balance: i64,
-    now: i64,
-) -> Result<(), SettleError> {
-    sqlx::query("UPDATE insurance_fund SET balance = $1, updated_at = $2 WHERE id = 1")
-        .bind(balance)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// A stored commitment.
-pub(crate) fn commitment_from_hex(s: &str) -> Result<Commitment, SettleError> {
-    fr_from_hex(s)
-        .map(Commitment)
-        .map_err(|e| SettleError::Corrupt(format!("commitment {s:?}: {e}")))
-}
-
-/// A stored non-negative BIGINT.
-fn non_negative(what: &str, v: i64) -> Result<u64, SettleError> {
-    u64::try_from(v).map_err(|_| SettleError::Corrupt(format!("{what} is negative ({v})")))
 }
 
 fn account_from_row(r: &AnyRow) -> Result<AccountRecord, SettleError> {

@@ -8,13 +8,18 @@
 //! socialized losses and an append-only, hash-chained event log.
 //!
 //! - Liquidations are applied atomically and only from a verified transition
-//!   ([`Ledger::apply`] takes the verifier's `VerifiedTransition`, which only the
+//!   ([`Ledger::apply`] takes the verifier's `VerifiedLiquidation`, which only the
 //!   verifier constructs), recording which verifying key and which oracle committee
 //!   verified each one.
 //! - The venue's own updates go through authenticated operator calls
 //!   ([`Ledger::register_account`], [`Ledger::replace_commitment`],
 //!   [`Ledger::fund_deposit`]).
 //! - [`Ledger::check_invariants`] recomputes everything from the event log.
+//! - [`Settler`]: verify a liquidation bundle, then apply it — the one settle path every
+//!   shell uses. [`commands`]: the operator and read commands the CLI runs.
+//!
+//! Modules, lowest first: `error`, `db` (backend, shared helpers), `events`, `schema`,
+//! `operator`, `ledger`, `apply`, `invariants`, `settler`, `commands`, `fault`.
 //!
 //! `docs/SETTLEMENT.md` describes the flow, the schema and every invariant with the
 //! test that checks it.
@@ -22,7 +27,8 @@
 #![warn(missing_docs)]
 
 mod apply;
-pub mod cli;
+pub mod commands;
+mod db;
 mod error;
 mod events;
 pub mod fault;
@@ -30,16 +36,19 @@ mod invariants;
 mod ledger;
 mod operator;
 mod schema;
+mod settler;
 
 #[cfg(test)]
 mod tests;
 
 pub use apply::Applied;
+pub use db::Backend;
 pub use error::SettleError;
 pub use events::{Event, EventKind};
 pub use invariants::InvariantReport;
 pub use ledger::{
-    AccountRecord, Backend, Ledger, LedgerOptions, LiquidationRecord, Summary, DEFAULT_DB_URL,
+    AccountRecord, Ledger, LedgerOptions, LiquidationRecord, Summary, DEFAULT_DB_URL,
 };
 pub use operator::OperatorKey;
 pub use schema::SCHEMA_VERSION;
+pub use settler::{SettleFailure, SettleTimings, Settled, Settler};

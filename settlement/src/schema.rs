@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, Executor, Row, Transaction};
 
 use crate::{
+    db::Backend,
     error::{is_busy, one_line},
-    Backend, SettleError,
+    SettleError,
 };
 
 /// One embedded migration.
@@ -89,7 +90,7 @@ pub(crate) async fn migrate(pool: &sqlx::AnyPool, backend: Backend) -> Result<()
         .bind(m.version)
         .bind(m.name)
         .bind(sha)
-        .bind(crate::ledger::now())
+        .bind(crate::db::now())
         .execute(&mut *tx)
         .await
         .map_err(fail(m.version))?;

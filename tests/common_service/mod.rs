@@ -52,7 +52,12 @@ pub fn world() -> &'static World {
 /// settlement tests make their own transitions).
 pub fn settle_world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| World::new(Fixture::with_liquidation(17), 0))
+    WORLD.get_or_init(|| {
+        World::new(
+            Fixture::with_liquidation(17).with_policy(zkmargin_prover::choose_liquidation),
+            0,
+        )
+    })
 }
 
 impl World {

@@ -38,11 +38,14 @@ use ark_ec::{
 use ark_ff::{One, Zero};
 use rand::{CryptoRng, Rng};
 use rayon::prelude::*;
-use zkmargin_circuits::Prices;
+use zkmargin_circuits::{MarginPublic, Prices};
 
 use crate::{
     bundle::ProofBundle,
-    verify::{BnConfig, CheckedMargin, Verdict, Verifier, VerifyError},
+    error::VerifyError,
+    margin::{CheckedMargin, Verdict},
+    prepared::BnConfig,
+    verifier::Verifier,
 };
 
 /// One proof of a batch, ready for the combined check.
@@ -221,7 +224,6 @@ impl Verifier {
     /// exponentiation.
     fn combined_check(&self, items: &[Item], ticks: &Ticks, subset: &[usize]) -> bool {
         let key = &self.margin;
-        let ic = &key.pvk.vk.gamma_abc_g1;
 
         let mut r_sum = Fr::zero();
         let mut commitment = Fr::zero();
@@ -240,7 +242,11 @@ impl Verifier {
         }
 
         // Σ r_i·vk_x_i, one MSM over IC_1..IC_3 and the ticks' folds.
-        let mut bases = vec![ic[1], ic[2], ic[3]];
+        let mut bases = vec![
+            key.ic(MarginPublic::COMMITMENT),
+            key.ic(MarginPublic::STATUS),
+            key.ic(MarginPublic::TAU),
+        ];
         bases.extend_from_slice(&ticks.folds);
         let mut scalars = vec![commitment, breaches, tau];
         scalars.extend_from_slice(&per_tick);

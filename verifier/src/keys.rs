@@ -116,6 +116,20 @@ pub enum KeyError {
         /// The circuit ids it lists.
         available: String,
     },
+    /// The manifest describes another version of the circuit.
+    #[error("{} lists {what} = {manifest} for circuit {id}, but this build's circuit has {circuit}: the keys are from another circuit version; run `zkmargin setup` to make keys for this build", path.display())]
+    CircuitMismatch {
+        /// The manifest.
+        path: PathBuf,
+        /// The circuit id.
+        id: String,
+        /// Which number differs.
+        what: &'static str,
+        /// The manifest's number.
+        manifest: usize,
+        /// This build's number.
+        circuit: usize,
+    },
     /// A key file's size differs from the manifest.
     #[error("{path} is {actual} bytes, the manifest says {expected}: the file is truncated or replaced; regenerate with `zkmargin setup`")]
     Size {
@@ -209,6 +223,35 @@ impl Manifest {
     }
 }
 
+impl CircuitKeys {
+    /// Checks that this entry describes this build's circuit: `public_inputs` and
+    /// `constraints` as the circuit has them (`dir` names the manifest in the error).
+    ///
+    /// # Errors
+    /// [`KeyError::CircuitMismatch`] naming the first number that differs.
+    pub fn check_shape(
+        &self,
+        dir: &Path,
+        public_inputs: usize,
+        constraints: usize,
+    ) -> Result<(), KeyError> {
+        let mismatch = |what, manifest, circuit| KeyError::CircuitMismatch {
+            path: dir.join(MANIFEST_FILE),
+            id: self.id.clone(),
+            what,
+            manifest,
+            circuit,
+        };
+        if self.public_inputs != public_inputs {
+            return Err(mismatch("public_inputs", self.public_inputs, public_inputs));
+        }
+        if self.constraints != constraints {
+            return Err(mismatch("constraints", self.constraints, constraints));
+        }
+        Ok(())
+    }
+}
+
 impl KeyFile {
     /// Reads the file from `dir` and checks its size and fingerprint.
     ///
@@ -252,7 +295,9 @@ pub struct LoadedVerifyingKey {
 }
 
 /// Loads circuit `id`'s verifying key from `dir`, checking size, fingerprint, point
-/// validity (on curve, in subgroup) and the number of public inputs.
+/// validity (on curve, in subgroup) and the number of public inputs. (A verifier also
+/// checks the manifest's counts against this build's circuit:
+/// [`CircuitKeys::check_shape`].)
 ///
 /// # Errors
 /// Any [`KeyError`].

@@ -22,11 +22,12 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rand::{CryptoRng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use zkmargin_circuits::{
-    choose_liquidation,
+    legal_liquidations,
     r1cs::{LiquidationCircuit, LiquidationPrivate, MarginCircuit, MarginPrivate},
-    state_after, Account, Blinding, Commitment, LiquidationError, LiquidationPublic,
-    LiquidationRules, MarginPublic, Prices, RiskParams, Status, LIQUIDATION_CIRCUIT_ID,
-    LIQUIDATION_NUM_PUBLIC_INPUTS, MARGIN_CIRCUIT_ID, MARGIN_NUM_PUBLIC_INPUTS,
+    state_after, Account, Blinding, Commitment, LegalLiquidation, LiquidationError,
+    LiquidationPublic, LiquidationRules, MarginPublic, Prices, RiskParams, Status,
+    LIQUIDATION_CIRCUIT_ID, LIQUIDATION_NUM_PUBLIC_INPUTS, MARGIN_CIRCUIT_ID,
+    MARGIN_NUM_PUBLIC_INPUTS,
 };
 use zkmargin_oracle::{
     development_committee, OracleConfig, PriceFeed, PriceReport, SignedReport, SignerKey,
@@ -35,8 +36,9 @@ use zkmargin_oracle::{
 
 use crate::{
     bundle::{LiquidationStatement, MarginStatement, ProofBundle, Statement, BUNDLE_VERSION},
+    error::SetupError,
     keys::{fingerprint, CircuitKeys, KeyFile, Manifest, MANIFEST_FILE, MANIFEST_VERSION},
-    verify::{SetupError, Verifier},
+    verifier::Verifier,
 };
 
 /// Seconds a fixture report stays valid after observation (the development
@@ -54,6 +56,7 @@ pub fn now() -> u64 {
 /// Fresh keys in a temporary keys directory, with the development oracle committee and
 /// [`RiskParams::development`].
 pub struct Fixture {
+    policy: Policy,
     dir: tempfile::TempDir,
     pk: ProvingKey<Bn254>,
     fingerprint: String,
@@ -61,6 +64,23 @@ pub struct Fixture {
     params: RiskParams,
     signers: Vec<SignerKey>,
     oracle: OracleConfig,
+}
+
+/// Which legal liquidation a fixture proves ([`Fixture::with_policy`]).
+pub type Policy = fn(&Account, &RiskParams, &Prices) -> Result<LegalLiquidation, LiquidationError>;
+
+/// The default [`Policy`]: the first legal liquidation in slot order (closes, then
+/// seizes). The prover's policy ranks the candidates; the verifier crate sits below the
+/// prover, so tests that want its choice pass `zkmargin_prover::choose_liquidation`.
+pub fn first_legal(
+    account: &Account,
+    params: &RiskParams,
+    prices: &Prices,
+) -> Result<LegalLiquidation, LiquidationError> {
+    legal_liquidations(account, params, prices)?
+        .into_iter()
+        .next()
+        .unwrap_or(Err(LiquidationError::NotInBreach))
 }
 
 /// The proving key and verifying-key fingerprint of one circuit.
@@ -72,7 +92,7 @@ struct CircuitFixture {
 /// A real liquidation transition: the bundle and the private states on both sides
 /// (what the venue knows; the verifier and the ledger see only the bundle).
 #[derive(Clone)]
-pub struct Transition {
+pub struct ProvenLiquidation {
     /// The transition bundle (`zkmargin.liquidation.v1`).
     pub bundle: ProofBundle,
     /// The breaching state inside the old commitment.
@@ -83,9 +103,9 @@ pub struct Transition {
     pub public: LiquidationPublic,
 }
 
-impl std::fmt::Debug for Transition {
+impl std::fmt::Debug for ProvenLiquidation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transition")
+        f.debug_struct("ProvenLiquidation")
             .field("old_commitment", &self.public.old_commitment)
             .field("new_commitment", &self.public.new_commitment)
             .field("liquidator", &self.public.liquidator)
@@ -165,6 +185,7 @@ impl Fixture {
 
         let (signers, oracle) = development_committee();
         Self {
+            policy: first_legal,
             dir,
             pk,
             fingerprint,
@@ -173,6 +194,12 @@ impl Fixture {
             signers,
             oracle,
         }
+    }
+
+    /// The same fixture, choosing liquidations with `policy`.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// The keys directory.
@@ -344,9 +371,9 @@ impl Fixture {
             .expect("a fixture made with Fixture::with_liquidation")
     }
 
-    /// The liquidation the prover's policy ([`choose_liquidation`]) picks for the
-    /// breaching `old` at `report`'s prices, owed to `liquidator`, with a fresh random
-    /// blinding for the new state: statement and new state, not yet proven.
+    /// The liquidation the fixture's [`Policy`] chooses for the breaching `old` at
+    /// `report`'s prices, owed to `liquidator`, with a fresh random blinding for the new
+    /// state: statement and new state, not yet proven.
     ///
     /// # Errors
     /// [`LiquidationError`] when `old` cannot be liquidated (it meets its margin, or no
@@ -359,7 +386,7 @@ impl Fixture {
         rng: &mut R,
     ) -> Result<(LiquidationPublic, Account), LiquidationError> {
         let prices = self.prices(&report.report);
-        let chosen = choose_liquidation(old, &self.params, &prices)?;
+        let chosen = (self.policy)(old, &self.params, &prices)?;
         let (mut new, deficit) = state_after(old, &chosen.action, &chosen.terms)?;
         new.nonce = old.nonce + 1;
         new.blinding = Blinding::random(rng);
@@ -389,12 +416,12 @@ impl Fixture {
         liquidator: u64,
         report: &SignedReport,
         rng: &mut R,
-    ) -> Transition {
+    ) -> ProvenLiquidation {
         let (public, new) = self
             .plan_liquidation(old, liquidator, report, rng)
             .unwrap_or_else(|e| panic!("account {} cannot be liquidated: {e}", old.id));
-        let bundle = self.prove_transition(old, &public, new.blinding, report, rng);
-        Transition {
+        let bundle = self.prove_liquidation(old, &public, new.blinding, report, rng);
+        ProvenLiquidation {
             bundle,
             old: old.clone(),
             new,
@@ -408,7 +435,7 @@ impl Fixture {
     ///
     /// # Panics
     /// Without liquidation keys, or if proving fails.
-    pub fn prove_transition<R: RngCore + CryptoRng>(
+    pub fn prove_liquidation<R: RngCore + CryptoRng>(
         &self,
         old: &Account,
         public: &LiquidationPublic,

@@ -127,26 +127,26 @@ impl LiquidationPublicVar {
             .iter()
             .map(|v| FpVar::new_input(cs.clone(), || Ok(*v)))
             .collect::<Result<Vec<_>, _>>()?;
+        type P = LiquidationPublic;
         let slots = TOKENS + MARKETS;
-        let p = LiquidationPublic::PER_PROOF_INPUTS;
         Ok(Self {
-            old_commitment: x[0].clone(),
-            new_commitment: x[1].clone(),
-            amount: x[3].clone(),
-            selector: x[4..4 + slots].to_vec(),
-            quote_delta: x[20].clone(),
-            deficit: x[21].clone(),
-            has_deficit: x[22].clone(),
-            equity_delta: x[23].clone(),
-            requirement_delta: x[24].clone(),
-            health_gain: x[25].clone(),
-            prev_health_gain: x[26].clone(),
-            is_close: x[27].clone(),
-            prices: PricesVar::from_inputs(&x[p..p + slots]),
-            weights: WeightsVar::from_inputs(&x[p + slots..p + slots + 2 * TOKENS + MARKETS]),
-            close_factor: x[68].clone(),
-            dust: x[69].clone(),
-            deep_ratio: x[70].clone(),
+            old_commitment: x[P::OLD_COMMITMENT].clone(),
+            new_commitment: x[P::NEW_COMMITMENT].clone(),
+            amount: x[P::AMOUNT].clone(),
+            selector: x[P::SELECTORS..P::SELECTORS + slots].to_vec(),
+            quote_delta: x[P::QUOTE_DELTA].clone(),
+            deficit: x[P::DEFICIT].clone(),
+            has_deficit: x[P::HAS_DEFICIT].clone(),
+            equity_delta: x[P::EQUITY_DELTA].clone(),
+            requirement_delta: x[P::REQUIREMENT_DELTA].clone(),
+            health_gain: x[P::HEALTH_GAIN].clone(),
+            prev_health_gain: x[P::PREV_HEALTH_GAIN].clone(),
+            is_close: x[P::IS_CLOSE].clone(),
+            prices: PricesVar::from_inputs(&x[P::PRICES..P::WEIGHTS]),
+            weights: WeightsVar::from_inputs(&x[P::WEIGHTS..P::CLOSE_FACTOR]),
+            close_factor: x[P::CLOSE_FACTOR].clone(),
+            dust: x[P::DUST].clone(),
+            deep_ratio: x[P::DEEP_RATIO].clone(),
         })
     }
 }

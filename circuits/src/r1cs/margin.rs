@@ -4,7 +4,7 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
 use super::{is_nonnegative_bounded, AccountVar, CommitmentVar, PricesVar, WeightsVar};
-use crate::{Account, Fr, MarginPublic, HEALTH_BOUND_BITS, MARKETS, TOKENS};
+use crate::{Account, Fr, MarginPublic, HEALTH_BOUND_BITS};
 
 /// The witness of the margin statement.
 #[derive(Clone)]
@@ -73,13 +73,13 @@ impl MarginPublicVar {
             .iter()
             .map(|x| FpVar::new_input(cs.clone(), || Ok(*x)))
             .collect::<Result<Vec<_>, _>>()?;
-        let p = MarginPublic::PER_PROOF_INPUTS;
+        type P = MarginPublic;
         Ok(Self {
-            commitment: inputs[0].clone(),
-            breaches: inputs[1].clone(),
-            tau: inputs[2].clone(),
-            prices: PricesVar::from_inputs(&inputs[p..p + TOKENS + MARKETS]),
-            weights: WeightsVar::from_inputs(&inputs[p + TOKENS + MARKETS..]),
+            commitment: inputs[P::COMMITMENT].clone(),
+            breaches: inputs[P::STATUS].clone(),
+            tau: inputs[P::TAU].clone(),
+            prices: PricesVar::from_inputs(&inputs[P::PRICES..P::WEIGHTS]),
+            weights: WeightsVar::from_inputs(&inputs[P::WEIGHTS..]),
         })
     }
 }

@@ -11,7 +11,7 @@ use super::{
     KEY_FINGERPRINT, USD,
 };
 use crate::{
-    cli::{self, DbArg, LedgerCommand},
+    commands::{self as cli, LedgerCommand, ShowTarget},
     Backend, EventKind, Ledger, LedgerOptions, OperatorKey, SettleError, SCHEMA_VERSION,
 };
 
@@ -127,24 +127,16 @@ async fn opening_and_reading_do_not_wait_for_a_writer(db: &TestDb) {
     reader.close().await;
 
     // The read-only commands, each opening the ledger itself.
-    let db_arg = || DbArg {
-        url: db.url.clone(),
-    };
+    let db_arg = || db.url.clone();
     let show = LedgerCommand::Show {
         db: db_arg(),
-        account: None,
-        commitment: None,
-        liquidation: Some(hex::encode(public.digest())),
-        liquidator: None,
+        target: ShowTarget::Liquidation(hex::encode(public.digest())),
     };
     let out = cli::run(show, false).await.unwrap();
     assert!(out.contains(KEY_FINGERPRINT), "{out}");
     let totals = LedgerCommand::Show {
         db: db_arg(),
-        account: None,
-        commitment: None,
-        liquidation: None,
-        liquidator: None,
+        target: ShowTarget::Summary,
     };
     let out = cli::run(totals, false).await.unwrap();
     assert!(out.contains("liquidations        1"), "{out}");
@@ -277,13 +269,8 @@ async fn totals_beyond_2_63_are_an_overflow_error(db: &TestDb) {
     );
     assert_eq!(err.code(), "balance_overflow");
     let totals = LedgerCommand::Show {
-        db: DbArg {
-            url: db.url.clone(),
-        },
-        account: None,
-        commitment: None,
-        liquidation: None,
-        liquidator: None,
+        db: db.url.clone(),
+        target: ShowTarget::Summary,
     };
     let err = cli::run(totals, false).await.unwrap_err();
     assert_eq!(err.code(), "balance_overflow", "{err}");

@@ -1,13 +1,14 @@
 //! The ledger's tests, on SQLite always and on PostgreSQL when
 //! `ZKMARGIN_TEST_POSTGRES_URL` is set (`scripts/ci-postgres.sh` starts a throwaway
 //! server and prints the export line). They live inside the crate because they apply
-//! records through the crate-private `apply_record`: a `VerifiedTransition` comes only
+//! records through the crate-private `apply_record`: a `VerifiedLiquidation` comes only
 //! out of the verifier, from a real proof, and the end-to-end tests that make one
 //! (`tests/service_settle.rs`, `tests/cli_liquidation.rs`) cover `Ledger::apply`.
 //! Every record here is built from a real `LiquidationPublic` that the native twin of
 //! the liquidation circuit accepts.
 
-mod cli;
+mod commands;
+#[cfg(feature = "fault-injection")]
 mod crash;
 mod ledger;
 mod safety;
@@ -23,11 +24,12 @@ use std::{
 
 use sqlx::Connection;
 use zkmargin_circuits::{
-    apply_liquidation, choose_liquidation, state_after, Account, Blinding, Commitment, Fr,
-    LiquidationPublic, LiquidationRules, Prices, RiskParams, MARKETS, TOKENS,
+    apply_liquidation, state_after, Account, Blinding, Commitment, Fr, LiquidationPublic,
+    LiquidationRules, Prices, RiskParams, MARKETS, TOKENS,
 };
+use zkmargin_prover::choose_liquidation;
 
-use crate::{apply::TransitionRecord, Ledger, OperatorKey};
+use crate::{apply::LiquidationFacts, Ledger, OperatorKey};
 
 /// The variable naming an admin URL of a PostgreSQL server the tests may create
 /// databases on.
@@ -227,8 +229,8 @@ pub(crate) const KEY_FINGERPRINT: &str =
     "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
 
 /// The record of `public` as verified under the development parameters.
-pub(crate) fn record(public: &LiquidationPublic) -> TransitionRecord {
-    TransitionRecord::from_statement(
+pub(crate) fn record(public: &LiquidationPublic) -> LiquidationFacts {
+    LiquidationFacts::from_statement(
         public,
         RiskParams::development().digest(),
         [0x5e; 32],

@@ -250,7 +250,7 @@ async fn race(
         let a = liquidation(&old, 56_150, 9);
         let b = liquidation_with(&old, second(a));
         let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let run = |ledger: Arc<crate::Ledger>, r: crate::apply::TransitionRecord| {
+        let run = |ledger: Arc<crate::Ledger>, r: crate::apply::LiquidationFacts| {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;

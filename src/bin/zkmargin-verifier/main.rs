@@ -6,22 +6,24 @@
 //! development oracle committee and the development risk parameters, and binds
 //! 127.0.0.1:8080; each development default is announced on stderr at start-up.
 //! Settlement writes money, so `serve --ledger` refuses to start on any development
-//! trust (`zkmargin_service::trust`) unless given `--allow-development`.
+//! trust (`zkmargin_verifier::trust`) unless given `--allow-development`.
+//!
+//! A thin shell: the verifier is opened by `zkmargin_verifier::VerifierConfig`, bundles
+//! are judged by `Verifier::verify_any_batch`, the service is `zkmargin_service`, and
+//! settlement goes through its `Settler`.
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::ExitCode,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use zkmargin_circuits::RiskParams;
-use zkmargin_oracle::{development_committee, OracleConfig};
-use zkmargin_service::{trust::Defaulted, AppState, Limits, Provenance, TrustCheck};
+use zkmargin::runtime::{self, Flavor};
+use zkmargin_oracle::development_committee;
+use zkmargin_service::{AppState, Limits, Provenance};
 use zkmargin_settlement::Ledger;
-use zkmargin_verifier::{ProofBundle, Statement, Verdict, VerifiedTransition, Verifier};
+use zkmargin_verifier::{
+    config::DEFAULT_KEYS_DIR, Opened, ProofBundle, TrustCheck, Verdict, Verified,
+    VerifiedLiquidation, Verifier, VerifierConfig,
+};
 
 /// Verify zkmargin proof bundles: an HTTP service for liquidators, or files offline.
 ///
@@ -136,7 +138,6 @@ struct VerifyArgs {
 }
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
-const DEFAULT_KEYS: &str = "keys";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -197,32 +198,43 @@ impl Loaded {
     }
 }
 
-/// Loads the keys, committee and parameters; records each development default.
-fn build_verifier(trust: &TrustArgs) -> Result<Loaded> {
+impl TrustArgs {
+    /// The verifier configuration these flags name.
+    fn config(&self, at: Option<u64>) -> VerifierConfig {
+        VerifierConfig {
+            keys_dir: self.keys.clone(),
+            oracle: self.oracle.clone(),
+            params: self.params.clone(),
+            at,
+        }
+    }
+}
+
+/// Opens the verifier; records each development default and warning for announcing.
+fn build_verifier(trust: &TrustArgs, at: Option<u64>) -> Result<Loaded> {
+    let Opened {
+        verifier,
+        keys_dir,
+        oracle,
+        params,
+        defaulted,
+        default_keys,
+        trust: check,
+    } = trust.config(at).open()?;
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
-    let keys = match &trust.keys {
-        Some(dir) => dir.clone(),
-        None => {
-            notes.push(format!("keys directory {DEFAULT_KEYS}/ (the repository's development keys; pass --keys for production keys)"));
-            PathBuf::from(DEFAULT_KEYS)
-        }
-    };
-    let (dev_keys, dev_oracle) = development_committee();
-    drop(dev_keys);
-    let oracle = match &trust.oracle {
-        Some(file) => read_json::<OracleConfig>(file, "oracle config")?,
-        None => {
-            notes.push(format!(
-                "oracle committee = the development committee (quorum {} of {}, max age {} s): its secret keys are public, anyone can sign any price; pass --oracle FILE",
-                dev_oracle.quorum,
-                dev_oracle.signers.len(),
-                dev_oracle.max_age_secs
-            ));
-            dev_oracle.clone()
-        }
-    };
-    if let Some(file) = &trust.oracle {
+    if default_keys {
+        notes.push(format!("keys directory {DEFAULT_KEYS_DIR}/ (the repository's development keys; pass --keys for production keys)"));
+    }
+    let (_, dev_oracle) = development_committee();
+    if defaulted.oracle {
+        notes.push(format!(
+            "oracle committee = the development committee (quorum {} of {}, max age {} s): its secret keys are public, anyone can sign any price; pass --oracle FILE",
+            dev_oracle.quorum,
+            dev_oracle.signers.len(),
+            dev_oracle.max_age_secs
+        ));
+    } else if let Some(file) = &trust.oracle {
         if oracle.digest() == dev_oracle.digest() {
             warnings.push(format!(
                 "WARNING: {} is the development committee: anyone can sign any price",
@@ -239,58 +251,30 @@ fn build_verifier(trust: &TrustArgs) -> Result<Loaded> {
             ));
         }
     }
-    let params = if trust.params.is_empty() {
-        let p = RiskParams::development();
+    if defaulted.params {
+        let p = &params[0];
         notes.push(format!(
             "risk parameters = RiskParams::development() (revision {}, digest {}); pass --params FILE",
             p.revision,
             hex::encode(p.digest())
         ));
-        vec![p]
-    } else {
-        trust
-            .params
-            .iter()
-            .map(|f| read_json::<RiskParams>(f, "risk parameters"))
-            .collect::<Result<Vec<_>>>()?
-    };
-    let verifier = Verifier::from_keys_dir(&keys, oracle, params).with_context(|| {
-        format!(
-            "cannot load the verifier from keys directory {}",
-            keys.display()
-        )
-    })?;
+    }
     if verifier.development_keys() {
         warnings.push(format!(
             "DEVELOPMENT KEYS: {} holds development keys (public seed): anyone can forge proofs against them",
-            keys.display()
+            keys_dir.display()
         ));
     }
-    let trust = TrustCheck::of(
-        &verifier,
-        &keys,
-        Defaulted {
-            oracle: trust.oracle.is_none(),
-            params: trust.params.is_empty(),
-        },
-    );
     Ok(Loaded {
         verifier,
-        trust,
+        trust: check,
         notes,
         warnings,
     })
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid {what} JSON", path.display()))
-}
-
 fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let mut loaded = build_verifier(&args.trust)?;
+    let mut loaded = build_verifier(&args.trust, None)?;
     // Settlement writes money: never on trust anyone can forge against, unless told.
     if args.ledger.is_some() && loaded.trust.is_development() {
         if !args.allow_development {
@@ -335,11 +319,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         queue_capacity: args.queue_capacity.max(1),
         max_coalesce: args.max_coalesce.max(1),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("zkmargin-http")
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime::new(Flavor::MultiThread).context("cannot start the async runtime")?;
     runtime.block_on(async move {
         // The ledger's messages never contain its URL (which may hold a password).
         let ledger = match &args.ledger {
@@ -423,59 +403,46 @@ async fn shutdown_signal() {
 }
 
 fn verify_files(args: VerifyArgs) -> Result<ExitCode> {
-    let loaded = build_verifier(&args.trust)?;
+    let loaded = build_verifier(&args.trust, args.at)?;
     loaded.announce();
     let verifier = loaded.verifier;
-    let verifier = match args.at {
-        Some(t) => verifier.with_clock(std::sync::Arc::new(zkmargin_verifier::FixedClock(t))),
-        None => verifier,
-    };
-    let mut lines: Vec<Option<String>> = Vec::with_capacity(args.files.len());
-    let mut bundles = Vec::new();
-    let mut slots = Vec::new();
+    // Files that decode are verified together (margin bundles as one batch).
+    let decoded: Vec<_> = args
+        .files
+        .iter()
+        .map(|file| {
+            std::fs::read(file)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|bytes| {
+                    ProofBundle::from_json(&bytes).map_err(|e| format!("{}: {e}", e.code()))
+                })
+        })
+        .collect();
+    let bundles: Vec<_> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok())
+        .cloned()
+        .collect();
+    let mut outcomes = verifier.verify_any_batch(&bundles).into_iter();
     let mut all_valid = true;
-    for (i, file) in args.files.iter().enumerate() {
-        let decoded = std::fs::read(file)
-            .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|bytes| {
-                ProofBundle::from_json(&bytes).map_err(|e| format!("{}: {e}", e.code()))
-            });
-        let file = file.display();
-        match decoded {
-            // Transitions one by one; margin bundles together as one batch below.
-            Ok(b) if matches!(b.statement, Statement::Liquidation(_)) => {
-                lines.push(Some(match verifier.verify_transition(&b) {
-                    Ok(t) => describe_transition(&file.to_string(), &t),
-                    Err(e) => {
-                        all_valid = false;
-                        format!("{file}: INVALID {}: {e}", e.code())
-                    }
-                }));
-            }
-            Ok(b) => {
-                bundles.push(b);
-                slots.push(i);
-                lines.push(None);
-            }
+    for (file, decoded) in args.files.iter().zip(&decoded) {
+        let file = file.display().to_string();
+        let line = match decoded {
+            Err(msg) => Err(msg.clone()),
+            Ok(_) => match outcomes.next() {
+                Some(Ok(Verified::Margin(v))) => Ok(describe(&file, &v)),
+                Some(Ok(Verified::Liquidation(l))) => Ok(describe_transition(&file, &l)),
+                Some(Err(e)) => Err(format!("{}: {e}", e.code())),
+                None => Err("internal_error: no verdict for this bundle".to_owned()),
+            },
+        };
+        match line {
+            Ok(line) => println!("{line}"),
             Err(msg) => {
                 all_valid = false;
-                lines.push(Some(format!("{file}: INVALID {msg}")));
+                println!("{file}: INVALID {msg}");
             }
         }
-    }
-    let outcomes = verifier.verify_batch(&bundles);
-    for (slot, outcome) in slots.into_iter().zip(outcomes) {
-        let file = args.files[slot].display();
-        lines[slot] = Some(match outcome {
-            Ok(v) => describe(&file.to_string(), &v),
-            Err(e) => {
-                all_valid = false;
-                format!("{file}: INVALID {}: {e}", e.code())
-            }
-        });
-    }
-    for line in lines.into_iter().flatten() {
-        println!("{line}");
     }
     Ok(if all_valid {
         ExitCode::SUCCESS
@@ -484,7 +451,7 @@ fn verify_files(args: VerifyArgs) -> Result<ExitCode> {
     })
 }
 
-fn describe_transition(file: &str, t: &VerifiedTransition) -> String {
+fn describe_transition(file: &str, t: &VerifiedLiquidation) -> String {
     let s = t.statement();
     format!(
         "{file}: VALID liquidation {} -> {} liquidator {} action {} deficit {} statement {} report observed_at {} key {}",

@@ -20,14 +20,16 @@ use zkmargin_prover::{
     AccountFile, CommitteeFile, KeyMode, LiquidationProver, LiquidationRequest, MarginProver,
     MarginRequest, OracleCheck, DEFAULT_TAU_PPM,
 };
-use zkmargin_settlement::{Ledger, OperatorKey, SettleError};
+use zkmargin_settlement::{Ledger, OperatorKey, SettleError, SettleFailure, Settler};
 use zkmargin_verifier::{ProofBundle, Statement, SystemClock, Verdict, Verifier};
 
+use zkmargin::runtime::{self, Flavor};
+
 use crate::{
+    describe::{self, money},
     oracle::report_from_prices,
     prove::{health_text, load_key, load_prover},
     setup::run_setup,
-    transition::{self, money},
     ui::{self, Out},
 };
 
@@ -255,10 +257,11 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
 
     // 7. Verification, from the files, as a liquidator would.
     let t = Instant::now();
-    let verifier =
+    let verifier = Arc::new(
         Verifier::from_keys_dir(&keys_dir, committee.config.clone(), vec![params.clone()])
             .with_context(|| format!("cannot load the verifying key from {}", keys_dir.display()))?
-            .with_clock(Arc::new(SystemClock));
+            .with_clock(Arc::new(SystemClock)),
+    );
     let setup_time = t.elapsed();
     let mut verified = Vec::new();
     for (name, path, expected) in &bundles {
@@ -350,7 +353,7 @@ struct Liquidation<'a> {
     dir: &'a Path,
     margin: &'a MarginProver,
     prover: &'a LiquidationProver,
-    verifier: &'a Verifier,
+    verifier: &'a Arc<Verifier>,
     params: &'a RiskParams,
     report: &'a SignedReport,
     oracle: OracleCheck<'a>,
@@ -370,9 +373,7 @@ fn liquidate_and_settle(
     l: &Liquidation<'_>,
     write: &dyn Fn(&str, &dyn erased::Json, bool) -> anyhow::Result<PathBuf>,
 ) -> anyhow::Result<Value> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let runtime = runtime::new(Flavor::CurrentThread)
         .context("cannot start the async runtime for the demo ledger")?;
     let settle_err =
         |what: &str, e: SettleError| anyhow!("demo ledger: {what} failed ({}): {e}", e.code());
@@ -407,6 +408,8 @@ fn liquidate_and_settle(
             Ok::<_, SettleError>(ledger)
         })
         .map_err(|e| settle_err("setup", e))?;
+    // Verify-then-apply, as `ledger settle` and `POST /v1/settle` do it.
+    let settler = Settler::new(l.verifier.clone(), ledger);
     steps.done(
         "ledger",
         format!(
@@ -442,13 +445,13 @@ fn liquidate_and_settle(
         "liquidate",
         format!(
             "{name}: {} for liquidator {LIQUIDATOR}, self-verified; health {} → {} (private)",
-            transition::action(&p.action, Some(l.params)),
+            describe::action(&p.action, Some(l.params)),
             health_text(&proof.health_before, DEFAULT_TAU_PPM, l.params),
             health_text(&proof.health_after, DEFAULT_TAU_PPM, l.params),
         ),
         took,
     );
-    for line in transition::terms_lines(&p.terms, p.deficit, p.liquidator, Some(l.params), 8) {
+    for line in describe::terms_lines(&p.terms, p.deficit, p.liquidator, Some(l.params), 8) {
         steps.detail(line);
     }
     steps.detail(format!(
@@ -460,7 +463,7 @@ fn liquidate_and_settle(
     // 12. The transition, verified from its file as the settlement node would.
     let bundle = load_bundle(&transition_path)?;
     let t = Instant::now();
-    let verified = l.verifier.verify_transition(&bundle).with_context(|| {
+    let verified = settler.verify(&bundle).with_context(|| {
         format!(
             "{name}'s transition {} was rejected",
             transition_path.display()
@@ -479,11 +482,16 @@ fn liquidate_and_settle(
     let t = Instant::now();
     let (applied, check) = runtime
         .block_on(async {
-            let applied = ledger.apply(&verified).await?;
-            let check = ledger.check_invariants().await?;
-            Ok::<_, SettleError>((applied, check))
+            let applied = settler.apply(verified.clone()).await?.settled;
+            let check = settler.ledger().check_invariants().await.map_err(|error| {
+                SettleFailure::Apply {
+                    statement_digest: hex::encode(verified.statement_digest()),
+                    error,
+                }
+            })?;
+            Ok::<_, SettleFailure>((applied, check))
         })
-        .map_err(|e| settle_err("settlement", e))?;
+        .map_err(|e| anyhow!("demo ledger: settlement failed ({}): {e}", e.code()))?;
     let m = |units: u64| money(i128::from(units), Some(l.params));
     steps.done(
         "settle",
@@ -555,14 +563,17 @@ fn liquidate_and_settle(
     // 15. The same transition again: keyed on its statement, never applied twice.
     let t = Instant::now();
     let replay = runtime.block_on(async {
-        let replay = ledger.apply(&verified).await;
-        ledger.close().await;
+        let replay = settler.settle(&bundle).await;
+        settler.ledger().close().await;
         replay
     });
     let replay_code = match replay {
         Ok(_) => bail!("the ledger applied the same transition twice: this is a bug"),
-        Err(e @ SettleError::Replay { .. }) => e.code(),
-        Err(e) => return Err(settle_err("the replay check", e)),
+        Err(SettleFailure::Apply {
+            error: e @ SettleError::Replay { .. },
+            ..
+        }) => e.code(),
+        Err(e) => bail!("demo ledger: the replay check failed ({}): {e}", e.code()),
     };
     steps.done(
         "replay",

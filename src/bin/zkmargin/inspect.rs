@@ -16,7 +16,7 @@ use zkmargin_verifier::{
 
 use crate::{
     account::describe,
-    transition::{self, params_with_digest},
+    describe::{self, params_with_digest},
     ui::{self, Out},
     units::format_amount,
 };
@@ -363,9 +363,9 @@ fn transition_bundle(
     out.line(format!("  liquidator  {}", s.liquidator));
     out.line(format!(
         "  action      {}",
-        transition::action(&s.action, labels)
+        describe::action(&s.action, labels)
     ));
-    for line in transition::terms_lines(&s.terms, s.deficit, s.liquidator, labels, 11) {
+    for line in describe::terms_lines(&s.terms, s.deficit, s.liquidator, labels, 11) {
         out.line(format!("  {line}"));
     }
     out.line(format!(

@@ -1,29 +1,212 @@
-//! `zkmargin ledger …`: the settlement ledger's commands (`zkmargin_settlement::cli`)
-//! and `ledger settle`, which verifies a transition bundle and applies it — never on
-//! development trust (`zkmargin_service::trust`) unless given `--allow-development`.
+//! `zkmargin ledger …`: the settlement ledger's command line. The commands themselves
+//! are `zkmargin_settlement::commands`; `ledger settle` verifies a liquidation bundle
+//! and applies it through the `Settler` — never on development trust
+//! (`zkmargin_verifier::trust`) unless given `--allow-development`.
 
-use std::{path::PathBuf, time::Instant};
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::bail;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
+use zkmargin::runtime::{self, Flavor};
 use zkmargin_circuits::RiskParams;
-use zkmargin_prover::{files::load_bundle, registry::LIQUIDATION};
 use zkmargin_settlement::{
-    cli::{run_blocking, DbArg, LedgerCommand},
-    Applied, Ledger, SettleError,
+    commands::{self, LedgerCommand as Command, ShowTarget},
+    Applied, Ledger, SettleError, SettleFailure, Settled, Settler, DEFAULT_DB_URL,
 };
-use zkmargin_verifier::{Statement, VerifiedTransition};
-
-use zkmargin_service::{trust::Defaulted, TrustCheck};
+use zkmargin_verifier::{files::load_bundle, Statement, VerifiedLiquidation, VerifierConfig};
 
 use crate::{
-    oracle::load_config,
-    transition::{self, money, params_with_digest},
+    describe::{self, money, params_with_digest},
     ui::{self, Out},
-    verify::{load_params, open_verifier},
     KeysArg, Refused, Rejected, Usage,
 };
+
+/// The ledger database option.
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// Ledger database: sqlite://PATH?mode=rwc (default) or postgres://USER:PASS@HOST:PORT/DB.
+    #[arg(long = "db", value_name = "URL", env = "ZKMARGIN_LEDGER_DB", default_value = DEFAULT_DB_URL)]
+    pub url: String,
+}
+
+/// The operator secret option.
+#[derive(Debug, Clone, Args)]
+pub struct OperatorArg {
+    /// File holding the operator secret (≥ 16 random bytes, e.g. 64 hex digits; a
+    /// trailing newline is ignored). The ledger stores only its SHA-256.
+    #[arg(
+        long = "operator-secret-file",
+        value_name = "FILE",
+        env = "ZKMARGIN_OPERATOR_SECRET_FILE"
+    )]
+    pub path: PathBuf,
+}
+
+/// `zkmargin ledger …` commands run by `zkmargin_settlement::commands`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum LedgerCommand {
+    /// Create the ledger if needed, apply its schema, and set the operator key.
+    Init {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// The operator secret.
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+    /// Register an account with its first commitment (operator).
+    Register {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// The operator secret.
+        #[command(flatten)]
+        operator: OperatorArg,
+        /// The venue's account id.
+        #[arg(long, value_name = "ID")]
+        account: u64,
+        /// Its commitment, 0x + 64 hex digits (`zkmargin account commit`).
+        #[arg(long, value_name = "HEX")]
+        commitment: String,
+    },
+    /// Replace an account's commitment if it is still the expected one (operator):
+    /// the venue's own updates — trades, deposits, withdrawals.
+    Replace {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// The operator secret.
+        #[command(flatten)]
+        operator: OperatorArg,
+        /// The venue's account id.
+        #[arg(long, value_name = "ID")]
+        account: u64,
+        /// The commitment the update starts from; refused if the account moved on.
+        #[arg(long, value_name = "HEX")]
+        expected: String,
+        /// The commitment after the update.
+        #[arg(long, value_name = "HEX")]
+        new: String,
+    },
+    /// Show an account, a liquidation or a liquidator's credit; without a selector,
+    /// the ledger's totals.
+    Show {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// An account by id.
+        #[arg(long, value_name = "ID", group = "target")]
+        account: Option<u64>,
+        /// The account whose current commitment this is.
+        #[arg(long, value_name = "HEX", group = "target")]
+        commitment: Option<String>,
+        /// A liquidation by statement digest (64 hex digits).
+        #[arg(long, value_name = "DIGEST", group = "target")]
+        liquidation: Option<String>,
+        /// A liquidator's credit.
+        #[arg(long, value_name = "ID", group = "target")]
+        liquidator: Option<u64>,
+    },
+    /// Deposit into the insurance fund (operator).
+    Fund {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// The operator secret.
+        #[command(flatten)]
+        operator: OperatorArg,
+        /// Quote atomic units (1e-6 USD).
+        #[arg(long, value_name = "UNITS")]
+        amount: u64,
+    },
+    /// Print the event log after a sequence number.
+    Events {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// Print events with a larger sequence number.
+        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        since: u64,
+        /// At most this many.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: u32,
+    },
+    /// Recompute the fund, every credit and every account from the event log and
+    /// compare with the ledger; exit non-zero on any difference.
+    Check {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+impl LedgerCommand {
+    /// The library command this command line names.
+    fn into_command(self) -> Command {
+        match self {
+            LedgerCommand::Init { db, operator } => Command::Init {
+                db: db.url,
+                operator: operator.path,
+            },
+            LedgerCommand::Register {
+                db,
+                operator,
+                account,
+                commitment,
+            } => Command::Register {
+                db: db.url,
+                operator: operator.path,
+                account,
+                commitment,
+            },
+            LedgerCommand::Replace {
+                db,
+                operator,
+                account,
+                expected,
+                new,
+            } => Command::Replace {
+                db: db.url,
+                operator: operator.path,
+                account,
+                expected,
+                new,
+            },
+            LedgerCommand::Show {
+                db,
+                account,
+                commitment,
+                liquidation,
+                liquidator,
+            } => Command::Show {
+                db: db.url,
+                target: match (account, commitment, liquidation, liquidator) {
+                    (Some(id), ..) => ShowTarget::Account(id),
+                    (_, Some(c), ..) => ShowTarget::Commitment(c),
+                    (_, _, Some(d), _) => ShowTarget::Liquidation(d),
+                    (.., Some(id)) => ShowTarget::Liquidator(id),
+                    _ => ShowTarget::Summary,
+                },
+            },
+            LedgerCommand::Fund {
+                db,
+                operator,
+                amount,
+            } => Command::Fund {
+                db: db.url,
+                operator: operator.path,
+                amount,
+            },
+            LedgerCommand::Events { db, since, limit } => Command::Events {
+                db: db.url,
+                since,
+                limit,
+            },
+            LedgerCommand::Check { db } => Command::Check { db: db.url },
+        }
+    }
+}
 
 /// `zkmargin ledger …`.
 #[derive(Debug, Subcommand)]
@@ -84,7 +267,9 @@ pub fn run(cmd: LedgerCmd, out: &Out) -> anyhow::Result<()> {
     match cmd {
         LedgerCmd::Ledger(cmd) => {
             let name = command_name(&cmd);
-            let text = run_blocking(cmd, out.json)
+            let text = runtime::new(Flavor::CurrentThread)
+                .map_err(|e| SettleError::Runtime(e.to_string()))
+                .and_then(|rt| rt.block_on(commands::run(cmd.into_command(), out.json)))
                 .map_err(|e| anyhow::anyhow!("ledger {name} failed ({}): {e}", e.code()))?;
             println!("{text}");
             Ok(())
@@ -114,23 +299,14 @@ fn settle(args: SettleArgs, out: &Out) -> anyhow::Result<()> {
     }
     // Nothing is announced, and the ledger not opened, before the trust is judged: a
     // refusal is one line and leaves no trace.
-    let oracle = load_config(args.oracle.as_deref())?;
-    let params = load_params(&args.params)?;
-    let verifier = open_verifier(
-        &args.keys.dir,
-        oracle,
-        params.clone(),
-        &LIQUIDATION,
-        args.at,
-    )?;
-    let trust = TrustCheck::of(
-        &verifier,
-        &args.keys.dir,
-        Defaulted {
-            oracle: args.oracle.is_none(),
-            params: args.params.is_empty(),
-        },
-    );
+    let opened = VerifierConfig {
+        keys_dir: Some(args.keys.dir.clone()),
+        oracle: args.oracle.clone(),
+        params: args.params.clone(),
+        at: args.at,
+    }
+    .open()?;
+    let trust = &opened.trust;
     if trust.is_development() {
         if !args.allow_development {
             bail!("{}", trust.refusal());
@@ -146,12 +322,30 @@ fn settle(args: SettleArgs, out: &Out) -> anyhow::Result<()> {
         );
     }
 
-    let started = Instant::now();
-    let verified = verifier.verify_transition(&bundle);
-    let verify_time = started.elapsed();
-    let verified = match verified {
-        Ok(v) => v,
-        Err(e) => {
+    if opened.verifier.liquidation_key_fingerprint().is_none() {
+        // Checked before the ledger is opened: nothing to settle with.
+        bail!(
+            "cannot settle {} with the keys in {}: {}",
+            args.bundle.display(),
+            args.keys.dir.display(),
+            zkmargin_verifier::VerifyError::NoKeys(zkmargin_circuits::LIQUIDATION_CIRCUIT_ID)
+        );
+    }
+    let params = opened.params;
+    let verifier = Arc::new(opened.verifier);
+    let settled = runtime::new(Flavor::CurrentThread)
+        .map_err(|e| SettleError::Runtime(e.to_string()))
+        .and_then(|rt| {
+            rt.block_on(async {
+                let settler = Settler::new(verifier, Ledger::open(&args.db.url).await?);
+                let settled = settler.settle(&bundle).await;
+                settler.ledger().close().await;
+                Ok(settled)
+            })
+        });
+    let settled = match settled {
+        Ok(Ok(s)) => s,
+        Ok(Err(SettleFailure::Verify(e))) => {
             out.json(&json!({
                 "settled": false,
                 "file": args.bundle,
@@ -165,42 +359,31 @@ fn settle(args: SettleArgs, out: &Out) -> anyhow::Result<()> {
             ))
             .into());
         }
-    };
-
-    let started = Instant::now();
-    let applied = apply(&args.db.url, &verified);
-    let apply_time = started.elapsed();
-    let applied = match applied {
-        Ok(a) => a,
-        Err(e) => {
-            out.json(&json!({
-                "settled": false,
-                "file": args.bundle,
-                "stage": "apply",
-                "statement_digest": hex::encode(verified.statement_digest()),
-                "error": { "code": e.code(), "message": e.to_string() },
-            }))?;
-            let text = format!(
-                "cannot settle {} ({}): {e}{}",
-                args.bundle.display(),
-                e.code(),
-                settle_hint(&e)
-            );
-            return Err(if refusal(&e) {
-                Refused(text).into()
-            } else {
-                anyhow::anyhow!(text)
-            });
+        Ok(Err(SettleFailure::Apply {
+            statement_digest,
+            error,
+        })) => return Err(apply_failed(out, &args, Some(&statement_digest), &error)),
+        Ok(Err(other)) => {
+            return Err(anyhow::anyhow!(
+                "cannot settle {}: {other}",
+                args.bundle.display()
+            ))
         }
+        Err(error) => return Err(apply_failed(out, &args, None, &error)),
     };
 
+    let Settled {
+        settled: applied,
+        liquidation: verified,
+        timings,
+    } = settled;
     out.json(&json!({
         "settled": true,
         "file": args.bundle,
         "transition": verified,
         "applied": applied,
-        "verify_ms": ui::millis(verify_time),
-        "apply_ms": ui::millis(apply_time),
+        "verify_ms": ui::millis(timings.verify),
+        "apply_ms": ui::millis(timings.apply),
     }))?;
     let labels = params_with_digest(&params, &verified.risk_params_digest());
     for line in applied_lines(&verified, &applied, labels) {
@@ -208,10 +391,40 @@ fn settle(args: SettleArgs, out: &Out) -> anyhow::Result<()> {
     }
     out.line(format!(
         "  verified in {}, applied in {}",
-        ui::duration(verify_time),
-        ui::duration(apply_time)
+        ui::duration(timings.verify),
+        ui::duration(timings.apply)
     ));
     Ok(())
+}
+
+/// The ledger could not apply (or open for) a verified liquidation: the JSON record and
+/// the error to exit with (4 for a refusal, 1 for a ledger that cannot be used).
+fn apply_failed(
+    out: &Out,
+    args: &SettleArgs,
+    statement_digest: Option<&str>,
+    e: &SettleError,
+) -> anyhow::Error {
+    if let Err(json_error) = out.json(&json!({
+        "settled": false,
+        "file": args.bundle,
+        "stage": "apply",
+        "statement_digest": statement_digest,
+        "error": { "code": e.code(), "message": e.to_string() },
+    })) {
+        return json_error;
+    }
+    let text = format!(
+        "cannot settle {} ({}): {e}{}",
+        args.bundle.display(),
+        e.code(),
+        settle_hint(e)
+    );
+    if refusal(e) {
+        Refused(text).into()
+    } else {
+        anyhow::anyhow!(text)
+    }
 }
 
 /// The ledger's refusals of a valid transition (exit code 4), as opposed to a ledger
@@ -238,26 +451,9 @@ fn settle_hint(e: &SettleError) -> &'static str {
     }
 }
 
-/// Opens the ledger at `url`, applies `verified` in one transaction, closes it.
-///
-/// # Errors
-/// Any [`SettleError`].
-pub fn apply(url: &str, verified: &VerifiedTransition) -> Result<Applied, SettleError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SettleError::Runtime(e.to_string()))?
-        .block_on(async {
-            let ledger = Ledger::open(url).await?;
-            let applied = ledger.apply(verified).await;
-            ledger.close().await;
-            applied
-        })
-}
-
 /// What applying did, as lines: the account move, the credits, the fund.
 pub fn applied_lines(
-    verified: &VerifiedTransition,
+    verified: &VerifiedLiquidation,
     a: &Applied,
     params: Option<&RiskParams>,
 ) -> Vec<String> {
@@ -272,7 +468,7 @@ pub fn applied_lines(
             "  account    {}: {} → {} (ledger nonce {})",
             a.account_id, s.old_commitment, a.new_commitment, a.account_nonce
         ),
-        format!("  action     {}", transition::action(&s.action, params)),
+        format!("  action     {}", describe::action(&s.action, params)),
         format!(
             "  liquidator {} credited {} (owed {} in total)",
             a.liquidator,
@@ -297,4 +493,76 @@ pub fn applied_lines(
     ));
     lines.push(format!("  events     #{}..#{}", a.events.0, a.events.1));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    /// Stand-in for the binary: `zkmargin [--json] ledger <command>`.
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        ledger: LedgerCommand,
+    }
+
+    fn parse(args: &[&str]) -> LedgerCommand {
+        Cli::try_parse_from(std::iter::once("ledger").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .ledger
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let LedgerCommand::Check { db } = parse(&["check"]) else {
+            panic!("check parses as Check")
+        };
+        // The default unless ZKMARGIN_LEDGER_DB is set in the environment.
+        if std::env::var_os("ZKMARGIN_LEDGER_DB").is_none() {
+            assert_eq!(db.url, DEFAULT_DB_URL);
+        }
+        // One selector at most.
+        assert!(
+            Cli::try_parse_from(["ledger", "show", "--account", "1", "--liquidator", "2"]).is_err()
+        );
+        let help = Cli::command()
+            .find_subcommand_mut("register")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for option in [
+            "--db <URL>",
+            "--operator-secret-file <FILE>",
+            "--account <ID>",
+        ] {
+            assert!(help.contains(option), "{help}");
+        }
+    }
+
+    #[test]
+    fn each_selector_of_show_names_its_target() {
+        for (args, target) in [
+            (vec!["show"], ShowTarget::Summary),
+            (vec!["show", "--account", "7"], ShowTarget::Account(7)),
+            (vec!["show", "--liquidator", "9"], ShowTarget::Liquidator(9)),
+            (
+                vec!["show", "--commitment", "0x01"],
+                ShowTarget::Commitment("0x01".into()),
+            ),
+            (
+                vec!["show", "--liquidation", "ab"],
+                ShowTarget::Liquidation("ab".into()),
+            ),
+        ] {
+            let Command::Show { target: got, .. } = parse(&args).into_command() else {
+                panic!("{args:?} parses as Show")
+            };
+            assert_eq!(got, target, "{args:?}");
+        }
+    }
 }

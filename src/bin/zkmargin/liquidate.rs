@@ -15,8 +15,8 @@ use zkmargin_prover::{
 
 use crate::{
     account::{params_or_default, read_account},
+    describe,
     prove::{health_text, load_key, parse_commitment},
-    transition,
     ui::{self, Out},
     KeysArg,
 };
@@ -155,9 +155,9 @@ pub fn summary_lines(proven: &LiquidationProof, params: &RiskParams) -> Vec<Stri
     let p = &proven.public;
     let mut lines = vec![format!(
         "action     {}",
-        transition::action(&p.action, Some(params))
+        describe::action(&p.action, Some(params))
     )];
-    lines.extend(transition::terms_lines(
+    lines.extend(describe::terms_lines(
         &p.terms,
         p.deficit,
         p.liquidator,

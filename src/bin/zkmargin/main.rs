@@ -1,8 +1,11 @@
 //! `zkmargin`: the prover's and operator's command line.
 //!
-//! Every command is a thin shell around the libraries: `zkmargin_prover` (keys,
-//! files, proving), `zkmargin_oracle` (reports, signatures) and `zkmargin_verifier`
-//! (verification). Output goes to stdout (text, or JSON with `--json`); warnings,
+//! Every command is a thin shell around the libraries: the prover crate (keys,
+//! account files, proving; `setup`, `account`, `oracle`, `prove`, `liquidate`,
+//! `inspect`, `demo`), the oracle crate (reports, signatures), the verifier crate
+//! (opening a verifier from configuration, judging bundles; `verify`) and the
+//! settlement crate (`ledger`, whose `settle` goes through its `Settler`). The
+//! verifier-side commands (`verify`, `ledger`) use no prover code. Output goes to stdout (text, or JSON with `--json`); warnings,
 //! notes and progress go to stderr, so `--json` output stays parseable. Every error
 //! is one line, `error: …`, naming the file and the fix.
 //!
@@ -15,13 +18,13 @@
 
 mod account;
 mod demo;
+mod describe;
 mod inspect;
 mod ledger;
 mod liquidate;
 mod oracle;
 mod prove;
 mod setup;
-mod transition;
 mod ui;
 mod units;
 mod verify;

@@ -1,16 +1,14 @@
 //! `zkmargin oracle keygen|sign`: a development oracle committee.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use rand::rngs::OsRng;
 use serde_json::json;
-use zkmargin_oracle::{
-    OracleConfig, PriceFeed, PriceReport, SignedReport, PRICE_EXPONENT, REPORT_VERSION,
-};
+use zkmargin_oracle::{PriceFeed, PriceReport, SignedReport, PRICE_EXPONENT, REPORT_VERSION};
 use zkmargin_prover::{
-    files::{load_committee, load_oracle_config, load_price_report, write_json, WriteOptions},
+    files::{load_committee, load_price_report, write_json, WriteOptions},
     CommitteeFile,
 };
 
@@ -97,22 +95,6 @@ pub fn run(cmd: OracleCommand, out: &Out) -> anyhow::Result<()> {
     match cmd {
         OracleCommand::Keygen(args) => keygen(args, out),
         OracleCommand::Sign(args) => sign(args, out),
-    }
-}
-
-/// The oracle config of `--oracle`, or the development committee's (announced).
-pub fn config_or_default(path: Option<&Path>) -> anyhow::Result<OracleConfig> {
-    if path.is_none() {
-        ui::note("no --oracle given: using the development oracle committee (3 signers, quorum 2, reports at most 300 s old); its secret keys are public");
-    }
-    load_config(path)
-}
-
-/// The oracle config of `--oracle`, or the development committee's (not announced).
-pub fn load_config(path: Option<&Path>) -> anyhow::Result<OracleConfig> {
-    match path {
-        Some(p) => Ok(load_oracle_config(p)?),
-        None => Ok(CommitteeFile::development().config),
     }
 }
 

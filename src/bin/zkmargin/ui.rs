@@ -56,7 +56,7 @@ pub fn development_keys_warning(dir: &Path) {
 
 /// Warns when a file holding secrets is readable by group or others.
 pub fn warn_if_exposed(path: &Path, what: &str) {
-    if let Some(mode) = zkmargin_prover::files::exposed_mode(path) {
+    if let Some(mode) = zkmargin_verifier::files::exposed_mode(path) {
         warn(format!(
             "{} holds {what} but is readable by group or others (mode {mode:03o}); run `chmod 600 {}`",
             path.display(),

@@ -1,28 +1,21 @@
 //! `zkmargin verify`: bundle + oracle config + risk parameters + keys → verdict.
 //!
-//! Both bundle kinds: a margin bundle gets the verifier's `Verdict` (meets or
-//! breaches), a liquidation transition bundle `verify_transition`'s verified
-//! transition (the action, its terms, the deficit and the statement digest).
+//! Both bundle kinds through `Verifier::verify_any`: a margin bundle gets the
+//! verifier's `Verdict` (meets or breaches), a liquidation bundle the verified
+//! liquidation (the action, its terms, the deficit and the statement digest). The
+//! verifier comes from `VerifierConfig`; nothing here touches the prover.
 
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::{path::PathBuf, time::Instant};
 
-use anyhow::Context;
 use serde_json::json;
 use zkmargin_circuits::RiskParams;
-use zkmargin_prover::{
-    files::load_bundle,
-    files::load_risk_params,
-    keys::manifest_entry,
-    registry::{LIQUIDATION, MARGIN},
-    CircuitDef,
-};
 use zkmargin_verifier::{
-    FixedClock, ProofBundle, Statement, SystemClock, Verdict, VerifiedTransition, Verifier,
+    files::load_bundle, ProofBundle, Verdict, Verified, VerifiedLiquidation, Verifier,
+    VerifierConfig,
 };
 
 use crate::{
-    oracle::config_or_default,
-    transition::{self, params_with_digest},
+    describe::{self, params_with_digest},
     ui::{self, Out},
     KeysArg, Rejected,
 };
@@ -47,33 +40,35 @@ pub struct VerifyArgs {
 
 pub fn run(args: VerifyArgs, out: &Out) -> anyhow::Result<()> {
     let bundle = load_bundle(&args.bundle)?;
-    let oracle = config_or_default(args.oracle.as_deref())?;
-    let params = params_or_development(&args.params)?;
-
+    if args.oracle.is_none() {
+        ui::note("no --oracle given: using the development oracle committee (3 signers, quorum 2, reports at most 300 s old); its secret keys are public");
+    }
+    if args.params.is_empty() {
+        ui::note("no --params given: accepting the development risk parameters");
+    }
     let started = Instant::now();
-    let verifier = load_verifier(
-        &args.keys.dir,
-        oracle,
-        params.clone(),
-        circuit_of(&bundle),
-        args.at,
-    )?;
+    let opened = VerifierConfig {
+        keys_dir: Some(args.keys.dir.clone()),
+        oracle: args.oracle.clone(),
+        params: args.params.clone(),
+        at: args.at,
+    }
+    .open()?;
+    if opened.verifier.development_keys() {
+        ui::development_keys_warning(&opened.keys_dir);
+    }
+    let (verifier, params) = (&opened.verifier, &opened.params);
     let load_time = started.elapsed();
 
     let started = Instant::now();
-    let result = match &bundle.statement {
-        Statement::Margin(_) => verifier.verify(&bundle).map(Verified::Margin),
-        Statement::Liquidation(_) => verifier
-            .verify_transition(&bundle)
-            .map(|t| Verified::Transition(Box::new(t))),
-    };
+    let result = verifier.verify_any(&bundle);
     let verify_time = started.elapsed();
     match result {
         Ok(verified) => {
             match &verified {
-                Verified::Margin(verdict) => report_valid(out, &args, &bundle, verdict, &verifier)?,
-                Verified::Transition(t) => {
-                    report_transition(out, &args, &bundle, t, &verifier, &params)?
+                Verified::Margin(verdict) => report_valid(out, &args, &bundle, verdict, verifier)?,
+                Verified::Liquidation(l) => {
+                    report_liquidation(out, &args, &bundle, l, verifier, params)?
                 }
             }
             out.line(format!(
@@ -83,6 +78,12 @@ pub fn run(args: VerifyArgs, out: &Out) -> anyhow::Result<()> {
             ));
             Ok(())
         }
+        // The keys directory lacks the bundle's circuit: an input that cannot be used.
+        Err(e) if e.is_configuration() => Err(anyhow::anyhow!(
+            "cannot verify {} with the keys in {}: {e}",
+            args.bundle.display(),
+            opened.keys_dir.display()
+        )),
         Err(e) => {
             out.json(&json!({
                 "valid": false,
@@ -99,76 +100,6 @@ pub fn run(args: VerifyArgs, out: &Out) -> anyhow::Result<()> {
             .into())
         }
     }
-}
-
-/// What a valid bundle proved.
-enum Verified {
-    Margin(Verdict),
-    Transition(Box<VerifiedTransition>),
-}
-
-/// The circuit whose keys verify `bundle`.
-pub fn circuit_of(bundle: &ProofBundle) -> &'static CircuitDef {
-    match bundle.statement {
-        Statement::Margin(_) => &MARGIN,
-        Statement::Liquidation(_) => &LIQUIDATION,
-    }
-}
-
-/// The `--params` files, or the development parameters (announced).
-pub fn params_or_development(paths: &[PathBuf]) -> anyhow::Result<Vec<RiskParams>> {
-    if paths.is_empty() {
-        ui::note("no --params given: accepting the development risk parameters");
-    }
-    load_params(paths)
-}
-
-/// The `--params` files, or the development parameters (not announced).
-pub fn load_params(paths: &[PathBuf]) -> anyhow::Result<Vec<RiskParams>> {
-    if paths.is_empty() {
-        return Ok(vec![RiskParams::development()]);
-    }
-    Ok(paths
-        .iter()
-        .map(|p| load_risk_params(p))
-        .collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Builds a verifier from `dir` after checking that the manifest describes this
-/// build's margin circuit and `circuit` (the one the bundle needs), with the clock
-/// at `at` (or the system's), and prints the development-keys warning when it applies.
-pub fn load_verifier(
-    dir: &std::path::Path,
-    oracle: zkmargin_oracle::OracleConfig,
-    params: Vec<RiskParams>,
-    circuit: &'static CircuitDef,
-    at: Option<u64>,
-) -> anyhow::Result<Verifier> {
-    let verifier = open_verifier(dir, oracle, params, circuit, at)?;
-    if verifier.development_keys() {
-        ui::development_keys_warning(dir);
-    }
-    Ok(verifier)
-}
-
-/// [`load_verifier`] without the development-keys warning.
-pub fn open_verifier(
-    dir: &std::path::Path,
-    oracle: zkmargin_oracle::OracleConfig,
-    params: Vec<RiskParams>,
-    circuit: &'static CircuitDef,
-    at: Option<u64>,
-) -> anyhow::Result<Verifier> {
-    let context = || format!("cannot load the verifying key from {}", dir.display());
-    manifest_entry(dir, &MARGIN).with_context(context)?;
-    if circuit.id != MARGIN.id {
-        manifest_entry(dir, circuit).with_context(context)?;
-    }
-    let verifier = Verifier::from_keys_dir(dir, oracle, params).with_context(context)?;
-    Ok(match at {
-        Some(t) => verifier.with_clock(Arc::new(FixedClock(t))),
-        None => verifier.with_clock(Arc::new(SystemClock)),
-    })
 }
 
 fn report_valid(
@@ -246,11 +177,11 @@ fn provenance(out: &Out, p: Provenance<'_>, now: u64, bundle: &ProofBundle, veri
     ));
 }
 
-fn report_transition(
+fn report_liquidation(
     out: &Out,
     args: &VerifyArgs,
     bundle: &ProofBundle,
-    t: &VerifiedTransition,
+    t: &VerifiedLiquidation,
     verifier: &Verifier,
     params: &[RiskParams],
 ) -> anyhow::Result<()> {
@@ -269,9 +200,9 @@ fn report_transition(
     ));
     out.line(format!(
         "  action     {}",
-        transition::action(&s.action, labels)
+        describe::action(&s.action, labels)
     ));
-    for line in transition::terms_lines(&s.terms, s.deficit, s.liquidator, labels, 10) {
+    for line in describe::terms_lines(&s.terms, s.deficit, s.liquidator, labels, 10) {
         out.line(format!("  {line}"));
     }
     out.line(format!(

@@ -4,14 +4,16 @@
 //! Verification accepts development defaults, so a fresh clone verifies the examples.
 //! Settlement writes money: `zkmargin-verifier serve --ledger` and `zkmargin ledger
 //! settle` refuse a development configuration ([`TrustCheck::refusal`]) unless given
-//! `--allow-development`, and then warn ([`TrustCheck::warning`]).
+//! `--allow-development`, and then warn ([`TrustCheck::warning`]). Every shell gets it
+//! from [`crate::config::VerifierConfig::open`].
 
 use std::path::Path;
 
 use serde::Serialize;
 use zkmargin_circuits::RiskParams;
 use zkmargin_oracle::development_committee;
-use zkmargin_verifier::Verifier;
+
+use crate::verifier::Verifier;
 
 /// The flag that lets settlement run on a development configuration.
 pub const ALLOW_DEVELOPMENT_FLAG: &str = "--allow-development";
@@ -182,10 +184,10 @@ impl TrustCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::Fixture;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
     use zkmargin_oracle::{OracleConfig, SignerKey};
-    use zkmargin_verifier::testkit::Fixture;
 
     /// A committee of `fresh` new signers plus the first `dev` development signers.
     fn committee(fresh: usize, dev: usize, quorum: u32) -> OracleConfig {

@@ -1,61 +1,26 @@
-//! The `ledger` commands as the `zkmargin` binary will run them.
+//! The `ledger` commands as the `zkmargin` binary runs them (its command-line parsing
+//! is tested with the binary: `src/bin/zkmargin/ledger.rs`).
 
-use clap::{CommandFactory, Parser};
+use std::path::PathBuf;
+
 use zkmargin_circuits::Commitment;
 
 use super::{btc_long, liquidation, record, TestDb, KEY_FINGERPRINT, ORACLE_CONFIG_DIGEST};
 use crate::{
-    cli::{quote, run, LedgerCommand},
-    Ledger, DEFAULT_DB_URL,
+    commands::{quote, run, LedgerCommand as Cmd, ShowTarget},
+    Ledger,
 };
 
-/// Stand-in for the binary: `zkmargin [--json] ledger <command>`.
-#[derive(Debug, Parser)]
-struct Cli {
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    ledger: LedgerCommand,
+async fn exec(cmd: Cmd) -> Result<String, crate::SettleError> {
+    run(cmd, false).await
 }
 
-fn parse(args: &[&str]) -> (LedgerCommand, bool) {
-    let cli = Cli::try_parse_from(std::iter::once("ledger").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    (cli.ledger, cli.json)
-}
-
-async fn exec(args: &[&str]) -> Result<String, crate::SettleError> {
-    let (cmd, json) = parse(args);
-    run(cmd, json).await
+async fn exec_json(cmd: Cmd) -> Result<String, crate::SettleError> {
+    run(cmd, true).await
 }
 
 #[test]
-fn the_command_line_is_well_formed() {
-    Cli::command().debug_assert();
-    let (cmd, _) = parse(&["check"]);
-    let LedgerCommand::Check { db } = cmd else {
-        panic!("{cmd:?}")
-    };
-    // The default unless ZKMARGIN_LEDGER_DB is set in the environment.
-    if std::env::var_os("ZKMARGIN_LEDGER_DB").is_none() {
-        assert_eq!(db.url, DEFAULT_DB_URL);
-    }
-    // One selector at most.
-    assert!(
-        Cli::try_parse_from(["ledger", "show", "--account", "1", "--liquidator", "2"]).is_err()
-    );
-    let help = Cli::command()
-        .find_subcommand_mut("register")
-        .unwrap()
-        .render_long_help()
-        .to_string();
-    for option in [
-        "--db <URL>",
-        "--operator-secret-file <FILE>",
-        "--account <ID>",
-    ] {
-        assert!(help.contains(option), "{help}");
-    }
+fn quote_units_are_grouped_and_signed() {
     assert_eq!(quote(1_725_000_433), "1,725.000433 USD");
     assert_eq!(quote(-50_000_000), "−50.000000 USD");
     assert_eq!(quote(7), "0.000007 USD");
@@ -77,100 +42,72 @@ async fn every_command_runs_on_a_fresh_ledger() {
     traded.nonce += 1;
     let c2 = Commitment::of(&traded).to_hex();
 
-    let out = exec(&["init", "--db", url, "--operator-secret-file", secret])
-        .await
-        .unwrap();
+    let out = exec(Cmd::Init {
+        db: url.into(),
+        operator: secret.into(),
+    })
+    .await
+    .unwrap();
     assert!(
         out.contains("SQLite") && out.contains("operator key set"),
         "{out}"
     );
-    let out = exec(&[
-        "register",
-        "--db",
-        url,
-        "--operator-secret-file",
-        secret,
-        "--account",
-        "7",
-        "--commitment",
-        &c,
-    ])
+    let out = exec(Cmd::Register {
+        db: url.into(),
+        operator: secret.into(),
+        account: 7,
+        commitment: c.clone(),
+    })
     .await
     .unwrap();
     assert!(
         out.contains("account 7 registered") && out.contains(&c),
         "{out}"
     );
-    let err = exec(&[
-        "fund",
-        "--db",
-        url,
-        "--operator-secret-file",
-        wrong,
-        "--amount",
-        "5",
-    ])
+    let err = exec(Cmd::Fund {
+        db: url.into(),
+        operator: wrong.into(),
+        amount: 5,
+    })
     .await
     .unwrap_err();
     assert_eq!(err.code(), "operator_key_rejected");
-    let out = exec(&[
-        "fund",
-        "--db",
-        url,
-        "--operator-secret-file",
-        secret,
-        "--amount",
-        "100000000",
-    ])
+    let out = exec(Cmd::Fund {
+        db: url.into(),
+        operator: secret.into(),
+        amount: 100_000_000,
+    })
     .await
     .unwrap();
     assert!(out.contains("insurance fund: 100.000000 USD"), "{out}");
-    let out = exec(&[
-        "--json",
-        "replace",
-        "--db",
-        url,
-        "--operator-secret-file",
-        secret,
-        "--account",
-        "7",
-        "--expected",
-        &c,
-        "--new",
-        &c2,
-    ])
+    let out = exec_json(Cmd::Replace {
+        db: url.into(),
+        operator: secret.into(),
+        account: 7,
+        expected: c.clone(),
+        new: c2.clone(),
+    })
     .await
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!((v["id"].as_u64(), v["nonce"].as_u64()), (Some(7), Some(1)));
     assert_eq!(v["commitment"].as_str(), Some(c2.as_str()));
-    let err = exec(&[
-        "replace",
-        "--db",
-        url,
-        "--operator-secret-file",
-        secret,
-        "--account",
-        "7",
-        "--expected",
-        &c,
-        "--new",
-        &c2,
-    ])
+    let err = exec(Cmd::Replace {
+        db: url.into(),
+        operator: secret.into(),
+        account: 7,
+        expected: c.clone(),
+        new: c2.clone(),
+    })
     .await
     .unwrap_err();
     assert_eq!(err.code(), "stale_commitment");
-    let err = exec(&[
-        "register",
-        "--db",
-        url,
-        "--operator-secret-file",
-        secret,
-        "--account",
-        "8",
-        "--commitment",
-        "0x12",
-    ])
+    let err = exec(Cmd::Register {
+        db: url.into(),
+        operator: secret.into(),
+        account: 8,
+        commitment: "0x12".into(),
+    })
     .await
     .unwrap_err();
     assert_eq!(err.code(), "invalid_argument");
@@ -182,32 +119,43 @@ async fn every_command_runs_on_a_fresh_ledger() {
     ledger.close().await;
     let digest = hex::encode(public.digest());
 
-    let out = exec(&["show", "--db", url]).await.unwrap();
+    let out = exec(Cmd::Show {
+        db: url.into(),
+        target: ShowTarget::Summary,
+    })
+    .await
+    .unwrap();
     assert!(out.contains("liquidations        1"), "{out}");
-    let out = exec(&["show", "--db", url, "--account", "7"])
-        .await
-        .unwrap();
+    let out = exec(Cmd::Show {
+        db: url.into(),
+        target: ShowTarget::Account(7),
+    })
+    .await
+    .unwrap();
     assert!(
         out.contains(&public.new_commitment.to_hex()) && out.contains("nonce       2"),
         "{out}"
     );
-    let out = exec(&[
-        "show",
-        "--db",
-        url,
-        "--commitment",
-        &public.new_commitment.to_hex(),
-    ])
+    let out = exec(Cmd::Show {
+        db: url.into(),
+        target: ShowTarget::Commitment(public.new_commitment.to_hex()),
+    })
     .await
     .unwrap();
     assert!(out.starts_with("account 7"), "{out}");
-    let out = exec(&["show", "--db", url, "--liquidator", "9"])
-        .await
-        .unwrap();
+    let out = exec(Cmd::Show {
+        db: url.into(),
+        target: ShowTarget::Liquidator(9),
+    })
+    .await
+    .unwrap();
     assert_eq!(out, "liquidator 9: credit 8.625003 USD");
-    let out = exec(&["show", "--db", url, "--liquidation", &digest])
-        .await
-        .unwrap();
+    let out = exec(Cmd::Show {
+        db: url.into(),
+        target: ShowTarget::Liquidation(digest.clone()),
+    })
+    .await
+    .unwrap();
     assert!(out.contains("penalty     17.250005 USD"), "{out}");
     assert!(
         out.contains(&format!("key         {KEY_FINGERPRINT}"))
@@ -217,9 +165,12 @@ async fn every_command_runs_on_a_fresh_ledger() {
             )),
         "{out}"
     );
-    let out = exec(&["--json", "show", "--db", url, "--liquidation", &digest])
-        .await
-        .unwrap();
+    let out = exec_json(Cmd::Show {
+        db: url.into(),
+        target: ShowTarget::Liquidation(digest.clone()),
+    })
+    .await
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["terms"]["liquidator_fee"].as_u64(), Some(8_625_003));
     assert_eq!(v["action"]["kind"].as_str(), Some("close"));
@@ -229,9 +180,13 @@ async fn every_command_runs_on_a_fresh_ledger() {
         Some(hex::encode(ORACLE_CONFIG_DIGEST).as_str())
     );
 
-    let out = exec(&["events", "--db", url, "--since", "2", "--limit", "2"])
-        .await
-        .unwrap();
+    let out = exec(Cmd::Events {
+        db: url.into(),
+        since: 2,
+        limit: 2,
+    })
+    .await
+    .unwrap();
     let lines: Vec<_> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
@@ -242,17 +197,23 @@ async fn every_command_runs_on_a_fresh_ledger() {
         lines[1].contains("liquidation_applied") && lines[1].contains("amount=+17.250005 USD"),
         "{out}"
     );
-    let out = exec(&["--json", "events", "--db", url]).await.unwrap();
+    let out = exec_json(Cmd::Events {
+        db: url.into(),
+        since: 0,
+        limit: 100,
+    })
+    .await
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 6);
 
-    let out = exec(&["check", "--db", url]).await.unwrap();
+    let out = exec(Cmd::Check { db: url.into() }).await.unwrap();
     assert!(
         out.starts_with("ledger consistent: 6 events replayed, 1 accounts, 1 liquidations"),
         "{out}"
     );
     assert!(out.contains("insurance fund 108.625002 USD"), "{out}");
-    let out = exec(&["--json", "check", "--db", url]).await.unwrap();
+    let out = exec_json(Cmd::Check { db: url.into() }).await.unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["fund_balance"].as_u64(), Some(108_625_002));
 
@@ -265,28 +226,35 @@ async fn every_command_runs_on_a_fresh_ledger() {
         .await
         .unwrap();
     ledger.close().await;
-    let out = exec(&["events", "--db", url, "--since", "3", "--limit", "1"])
-        .await
-        .unwrap();
+    let out = exec(Cmd::Events {
+        db: url.into(),
+        since: 3,
+        limit: 1,
+    })
+    .await
+    .unwrap();
     assert!(out.contains("statement=éééééééééééééééé…"), "{out}");
-    let err = exec(&["check", "--db", url]).await.unwrap_err();
+    let err = exec(Cmd::Check { db: url.into() }).await.unwrap_err();
     assert_eq!(err.code(), "invariant_violated", "{err}");
 
     // Running init again with the same secret is harmless; with another it is refused.
-    exec(&["init", "--db", url, "--operator-secret-file", secret])
-        .await
-        .unwrap();
-    let err = exec(&["init", "--db", url, "--operator-secret-file", wrong])
-        .await
-        .unwrap_err();
+    exec(Cmd::Init {
+        db: url.into(),
+        operator: secret.into(),
+    })
+    .await
+    .unwrap();
+    let err = exec(Cmd::Init {
+        db: url.into(),
+        operator: wrong.into(),
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "ledger_already_initialized");
-    let err = exec(&[
-        "init",
-        "--db",
-        url,
-        "--operator-secret-file",
-        "/nonexistent/secret",
-    ])
+    let err = exec(Cmd::Init {
+        db: url.into(),
+        operator: PathBuf::from("/nonexistent/secret"),
+    })
     .await
     .unwrap_err();
     assert_eq!(err.code(), "io_error");

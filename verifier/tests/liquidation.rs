@@ -1,4 +1,4 @@
-//! `Verifier::verify_transition` on real liquidation proofs: a valid transition and a
+//! `Verifier::verify_liquidation` on real liquidation proofs: a valid transition and a
 //! re-randomized proof of it verify to the same statement (and so the same replay
 //! key); every way a transition bundle can be wrong is rejected with its code.
 
@@ -17,7 +17,7 @@ use zkmargin_verifier::{
     keys::{Manifest, MANIFEST_FILE},
     testkit::{
         liquidation_statement, liquidation_statement_mut, proof_not_on_curve, tamper_proof,
-        Fixture, Transition,
+        Fixture, ProvenLiquidation,
     },
     FixedClock, ProofBundle, Verifier, VerifyError,
 };
@@ -26,11 +26,11 @@ struct Pool {
     fixture: Fixture,
     report: SignedReport,
     /// Account 1 liquidated by liquidator 7 (the policy seizes collateral).
-    a: Transition,
+    a: ProvenLiquidation,
     /// Account 2 liquidated by liquidator 8.
-    b: Transition,
+    b: ProvenLiquidation,
     /// A 1 BTC-PERP long closed whole, leaving a deficit.
-    deficit: Transition,
+    deficit: ProvenLiquidation,
     /// A margin bundle at the same tick.
     margin: ProofBundle,
 }
@@ -38,7 +38,8 @@ struct Pool {
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let fixture = Fixture::with_liquidation(51);
+        let fixture =
+            Fixture::with_liquidation(51).with_policy(zkmargin_prover::choose_liquidation);
         let report = fixture.signed_report(T0);
         let mut rng = ChaCha20Rng::seed_from_u64(52);
         let breaching = |id, rng: &mut ChaCha20Rng| Fixture::account(id, Status::Breaches, rng);
@@ -109,7 +110,7 @@ fn a_valid_transition_verifies_and_carries_its_statement() {
     let pool = pool();
     let v = verifier();
     let t = v
-        .verify_transition(&pool.a.bundle)
+        .verify_liquidation(&pool.a.bundle)
         .expect("valid transition");
     assert_eq!(t.statement(), &pool.a.public);
     assert_eq!(t.statement_digest(), t.statement().digest());
@@ -169,7 +170,7 @@ fn the_bundle_survives_a_json_round_trip() {
     let json = serde_json::to_vec(&pool.a.bundle).unwrap();
     let decoded = ProofBundle::from_json(&json).expect("decodes");
     assert_eq!(decoded, pool.a.bundle);
-    verifier().verify_transition(&decoded).expect("verifies");
+    verifier().verify_liquidation(&decoded).expect("verifies");
 
     // A malformed transition statement is reported at its own field, not as a
     // margin statement's.
@@ -195,7 +196,7 @@ fn the_bundle_survives_a_json_round_trip() {
 fn a_deficit_transition_verifies() {
     let pool = pool();
     let t = verifier()
-        .verify_transition(&pool.deficit.bundle)
+        .verify_liquidation(&pool.deficit.bundle)
         .expect("valid transition");
     let s = t.statement();
     assert_eq!(
@@ -220,14 +221,14 @@ fn a_rerandomized_proof_verifies_with_the_same_statement_digest() {
     let pool = pool();
     let v = verifier();
     let mut rng = ChaCha20Rng::seed_from_u64(60);
-    let original = v.verify_transition(&pool.a.bundle).unwrap();
+    let original = v.verify_liquidation(&pool.a.bundle).unwrap();
     let again = pool.fixture.rerandomize(&pool.a.bundle, &mut rng);
     let twice = pool.fixture.rerandomize(&again, &mut rng);
     assert_ne!(again.proof, pool.a.bundle.proof);
     assert_ne!(twice.proof, again.proof);
     for bundle in [&again, &twice] {
         let t = v
-            .verify_transition(bundle)
+            .verify_liquidation(bundle)
             .expect("a re-randomized proof verifies");
         assert_eq!(t.statement_digest(), original.statement_digest());
         assert_eq!(t, original);
@@ -242,8 +243,8 @@ fn the_same_statement_with_a_later_report_has_the_same_digest() {
     let v = verifier_at(T0 + 100);
     let mut later = pool.a.bundle.clone();
     later.report = pool.fixture.signed_report(T0 + 60);
-    let t = v.verify_transition(&later).expect("verifies");
-    let original = v.verify_transition(&pool.a.bundle).unwrap();
+    let t = v.verify_liquidation(&later).expect("verifies");
+    let original = v.verify_liquidation(&pool.a.bundle).unwrap();
     assert_eq!(t.statement_digest(), original.statement_digest());
     assert_ne!(t.report_digest(), original.report_digest());
 }
@@ -256,19 +257,19 @@ fn a_proof_of_another_statement_is_rejected() {
     let mut swapped = pool.a.bundle.clone();
     swapped.proof = pool.b.bundle.proof.clone();
     assert_eq!(
-        v.verify_transition(&swapped),
+        v.verify_liquidation(&swapped),
         Err(VerifyError::InvalidProof)
     );
     // A margin proof under a liquidation statement.
     let mut margin_proof = pool.a.bundle.clone();
     margin_proof.proof = pool.margin.proof.clone();
     assert_eq!(
-        v.verify_transition(&margin_proof),
+        v.verify_liquidation(&margin_proof),
         Err(VerifyError::InvalidProof)
     );
     // A proof whose points are valid but moved.
     assert_eq!(
-        v.verify_transition(&tamper_proof(&pool.a.bundle)),
+        v.verify_liquidation(&tamper_proof(&pool.a.bundle)),
         Err(VerifyError::InvalidProof)
     );
 }
@@ -360,7 +361,7 @@ fn every_altered_statement_field_fails_the_pairing_check() {
     for (name, bundle) in cases {
         assert_ne!(&bundle, a, "{name}: the case must change the bundle");
         assert_eq!(
-            v.verify_transition(&bundle),
+            v.verify_liquidation(&bundle),
             Err(VerifyError::InvalidProof),
             "{name}"
         );
@@ -391,7 +392,7 @@ fn forged_terms_are_rejected() {
     ];
     for (name, f) in cases {
         assert_eq!(
-            code(v.verify_transition(&forge(f))),
+            code(v.verify_liquidation(&forge(f))),
             "liquidation_terms_mismatch",
             "{name}"
         );
@@ -466,7 +467,7 @@ fn actions_the_rules_refuse_are_invalid() {
     ];
     for (name, action) in cases {
         assert_eq!(
-            code(v.verify_transition(&with_action(action))),
+            code(v.verify_liquidation(&with_action(action))),
             "invalid_liquidation_action",
             "{name}"
         );
@@ -481,14 +482,14 @@ fn bundle_kinds_are_not_interchangeable() {
     v.verify(&pool.margin).expect("valid margin bundle");
     // ...and not a transition.
     assert_eq!(
-        v.verify_transition(&pool.margin),
+        v.verify_liquidation(&pool.margin),
         Err(VerifyError::WrongStatement {
             expected: LIQUIDATION_CIRCUIT_ID,
             found: zkmargin_circuits::MARGIN_CIRCUIT_ID,
         })
     );
     assert_eq!(
-        code(v.verify_transition(&pool.margin)),
+        code(v.verify_liquidation(&pool.margin)),
         "wrong_statement_kind"
     );
     // A transition is not a margin verdict, alone or in a batch.
@@ -532,11 +533,11 @@ fn a_verifier_without_liquidation_keys_refuses_transitions() {
     .with_clock(Arc::new(FixedClock(NOW)));
     assert_eq!(v.liquidation_key_fingerprint(), None);
     assert_eq!(
-        v.verify_transition(&pool.a.bundle),
+        v.verify_liquidation(&pool.a.bundle),
         Err(VerifyError::NoKeys(LIQUIDATION_CIRCUIT_ID))
     );
     assert_eq!(
-        code(v.verify_transition(&pool.a.bundle)),
+        code(v.verify_liquidation(&pool.a.bundle)),
         "unsupported_circuit"
     );
     v.verify(&pool.margin).expect("margin proofs still verify");
@@ -577,10 +578,10 @@ fn a_stale_report_is_rejected() {
     let pool = pool();
     let max_age = pool.fixture.oracle_config().max_age_secs;
     verifier_at(T0 + max_age)
-        .verify_transition(&pool.a.bundle)
+        .verify_liquidation(&pool.a.bundle)
         .expect("at the age limit");
     assert_eq!(
-        code(verifier_at(T0 + max_age + 1).verify_transition(&pool.a.bundle)),
+        code(verifier_at(T0 + max_age + 1).verify_liquidation(&pool.a.bundle)),
         "oracle_stale_report"
     );
 }
@@ -591,7 +592,7 @@ fn a_report_below_quorum_is_rejected() {
     let mut b = pool.a.bundle.clone();
     b.report = SignedReport::sign(Fixture::price_report(T0), &pool.fixture.signers()[..1]);
     assert_eq!(
-        code(verifier().verify_transition(&b)),
+        code(verifier().verify_liquidation(&b)),
         "oracle_quorum_not_met"
     );
 }
@@ -602,7 +603,7 @@ fn unknown_risk_params_are_rejected() {
     let v = verifier();
     let mut b = pool.a.bundle.clone();
     liquidation_statement_mut(&mut b).risk_params_digest = [1; 32];
-    assert_eq!(code(v.verify_transition(&b)), "unknown_risk_params");
+    assert_eq!(code(v.verify_liquidation(&b)), "unknown_risk_params");
 
     // A verifier that accepts only other parameters refuses the bundle's.
     let mut other = RiskParams::development();
@@ -616,7 +617,7 @@ fn unknown_risk_params_are_rejected() {
     .unwrap()
     .with_clock(Arc::new(FixedClock(NOW)));
     assert_eq!(
-        code(v.verify_transition(&pool.a.bundle)),
+        code(v.verify_liquidation(&pool.a.bundle)),
         "unknown_risk_params"
     );
 }
@@ -627,9 +628,9 @@ fn a_bundle_for_another_key_is_rejected() {
     let v = verifier();
     let mut b = pool.a.bundle.clone();
     b.key_fingerprint = pool.fixture.fingerprint().to_owned(); // the margin key
-    assert_eq!(code(v.verify_transition(&b)), "key_fingerprint_mismatch");
+    assert_eq!(code(v.verify_liquidation(&b)), "key_fingerprint_mismatch");
     b.key_fingerprint = "00".repeat(32);
-    let err = v.verify_transition(&b).unwrap_err();
+    let err = v.verify_liquidation(&b).unwrap_err();
     assert_eq!(err.code(), "key_fingerprint_mismatch");
     assert!(
         err.to_string()
@@ -644,15 +645,15 @@ fn malformed_proofs_and_versions_are_rejected() {
     let v = verifier();
     let mut b = pool.a.bundle.clone();
     b.version = 2;
-    assert_eq!(code(v.verify_transition(&b)), "unsupported_version");
+    assert_eq!(code(v.verify_liquidation(&b)), "unsupported_version");
     let mut b = pool.a.bundle.clone();
     b.proof.truncate(254);
-    assert_eq!(code(v.verify_transition(&b)), "malformed_proof");
+    assert_eq!(code(v.verify_liquidation(&b)), "malformed_proof");
     let mut b = pool.a.bundle.clone();
     b.proof.replace_range(0..2, "zz");
-    assert_eq!(code(v.verify_transition(&b)), "malformed_proof");
+    assert_eq!(code(v.verify_liquidation(&b)), "malformed_proof");
     assert_eq!(
-        code(v.verify_transition(&proof_not_on_curve(&pool.a.bundle))),
+        code(v.verify_liquidation(&proof_not_on_curve(&pool.a.bundle))),
         "invalid_proof_points"
     );
 }

@@ -1,29 +1,30 @@
-//! Liquidation transitions: `verify_transition` and the [`VerifiedTransition`] type that
-//! settlement consumes.
+//! Liquidation statements: [`Verifier::verify_liquidation`] and the
+//! [`VerifiedLiquidation`] type that settlement consumes.
 //!
-//! The transition circuit proves the old state breaches at τ = 1 at the signed prices,
-//! so a verified transition is itself the verified breach that justifies it.
+//! The liquidation circuit proves the old state breaches at τ = 1 at the signed prices,
+//! so a verified liquidation is itself the verified breach that justifies it.
 
-use ark_bn254::{Bn254, G1Projective};
+use ark_bn254::G1Projective;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::PrimeField;
-use ark_groth16::PreparedVerifyingKey;
 use serde::Serialize;
 use zkmargin_circuits::{
-    LiquidationAction, LiquidationPublic, LiquidationRules, LiquidationTerms, Prices,
+    LiquidationAction, LiquidationPublic, LiquidationRules, LiquidationTerms,
     LIQUIDATION_CIRCUIT_ID,
 };
 
 use crate::{
-    bundle::{LiquidationStatement, ProofBundle, Statement, BUNDLE_VERSION},
-    pairing::{groth16_check, KeyLines},
-    verify::{decode_proof_hex, PreparedProof, Verifier, VerifyError},
+    bundle::{LiquidationStatement, ProofBundle},
+    error::VerifyError,
+    pairing::groth16_check,
+    prepared::PreparedProof,
+    verifier::{Prechecked, Verifier},
 };
 
-/// A liquidation transition whose proof verified. It has no public constructor: the
+/// A liquidation whose proof verified. It has no public constructor: the
 /// settlement ledger takes this type, so it can only apply verified transitions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedTransition {
+pub struct VerifiedLiquidation {
     statement: LiquidationPublic,
     statement_digest: [u8; 32],
     risk_params_digest: [u8; 32],
@@ -33,7 +34,7 @@ pub struct VerifiedTransition {
     key_fingerprint: String,
 }
 
-impl VerifiedTransition {
+impl VerifiedLiquidation {
     /// The proven statement: commitments, liquidator, action, terms, deficit, prices,
     /// weights and rules.
     pub fn statement(&self) -> &LiquidationPublic {
@@ -65,9 +66,9 @@ impl VerifiedTransition {
     }
 }
 
-/// The JSON view of a verified transition (what services and the CLI print).
+/// The JSON view of a verified liquidation (what services and the CLI print).
 #[derive(Serialize)]
-struct TransitionView<'a> {
+struct LiquidationView<'a> {
     circuit: &'static str,
     old_commitment: String,
     new_commitment: String,
@@ -83,10 +84,10 @@ struct TransitionView<'a> {
     key_fingerprint: &'a str,
 }
 
-impl Serialize for VerifiedTransition {
+impl Serialize for VerifiedLiquidation {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let st = &self.statement;
-        TransitionView {
+        LiquidationView {
             circuit: LIQUIDATION_CIRCUIT_ID,
             old_commitment: st.old_commitment.to_hex(),
             new_commitment: st.new_commitment.to_hex(),
@@ -105,70 +106,33 @@ impl Serialize for VerifiedTransition {
     }
 }
 
-/// The liquidation circuit's verifying key, prepared.
-pub(crate) struct TransitionKey {
-    pub(crate) pvk: PreparedVerifyingKey<Bn254>,
-    /// `−γ` and `−δ`'s lines, normalized.
-    pub(crate) lines: KeyLines,
-    pub(crate) fingerprint: String,
-}
-
 impl Verifier {
-    /// Fingerprint of the liquidation circuit's verifying key, when the keys directory
-    /// has one (`None`: [`Verifier::verify_transition`] answers [`VerifyError::NoKeys`]).
-    pub fn liquidation_key_fingerprint(&self) -> Option<&str> {
-        self.liquidation.as_ref().map(|k| k.fingerprint.as_str())
-    }
-
-    /// Verifies a liquidation transition bundle.
+    /// Verifies a liquidation bundle.
     ///
-    /// Checks, cheapest first: format version and proof size; the statement is a
-    /// liquidation; key fingerprint; risk parameters known; oracle signatures and
-    /// freshness; prices for every feed; the action's terms recomputed from the action,
+    /// Checks, cheapest first: the shared pre-checks of [`Verifier::precheck`] (format
+    /// version and proof size; the statement is a liquidation; key fingerprint; risk
+    /// parameters known; oracle signatures and freshness; prices for every feed); the action's terms recomputed from the action,
     /// the signed prices and the parameters (and equal to the bundle's); proof points;
     /// the pairing check over all 71 public inputs.
     ///
     /// # Errors
     /// The first failed check, as a [`VerifyError`].
-    pub fn verify_transition(
+    pub fn verify_liquidation(
         &self,
         bundle: &ProofBundle,
-    ) -> Result<VerifiedTransition, VerifyError> {
-        if bundle.version != BUNDLE_VERSION {
-            return Err(VerifyError::UnsupportedVersion(bundle.version));
-        }
-        let proof_bytes = decode_proof_hex(&bundle.proof)?;
-        let statement: &LiquidationStatement = match &bundle.statement {
-            Statement::Liquidation(s) => s,
-            other => {
-                return Err(VerifyError::WrongStatement {
-                    expected: LIQUIDATION_CIRCUIT_ID,
-                    found: other.circuit_id(),
-                })
-            }
-        };
+    ) -> Result<VerifiedLiquidation, VerifyError> {
+        let Prechecked {
+            statement,
+            params,
+            weights,
+            report,
+            prices,
+            proof,
+        } = self.precheck::<LiquidationStatement>(bundle)?;
         let key = self
             .liquidation
             .as_ref()
             .ok_or(VerifyError::NoKeys(LIQUIDATION_CIRCUIT_ID))?;
-        if bundle.key_fingerprint != key.fingerprint {
-            return Err(VerifyError::KeyMismatch {
-                circuit: LIQUIDATION_CIRCUIT_ID.to_owned(),
-                expected: key.fingerprint.clone(),
-                bundle: bundle.key_fingerprint.clone(),
-            });
-        }
-        let (params, weights) =
-            self.params
-                .get(&statement.risk_params_digest)
-                .ok_or_else(|| {
-                    VerifyError::UnknownRiskParams(hex::encode(statement.risk_params_digest))
-                })?;
-        let report = self
-            .verify_report(&bundle.report, self.clock.now())
-            .map_err(VerifyError::Oracle)?;
-        let prices = Prices::from_feeds(params, |feed| report.price(feed))
-            .map_err(|e| VerifyError::MissingPrice(e.feed_id))?;
         // The terms are derived here, never taken from the prover.
         let terms = LiquidationTerms::of(&statement.action, &prices, params)
             .map_err(|e| VerifyError::InvalidAction(e.to_string()))?;
@@ -183,10 +147,10 @@ impl Verifier {
             terms,
             deficit: statement.deficit,
             prices,
-            weights: *weights,
+            weights,
             rules: LiquidationRules::from(params),
         };
-        let proof = PreparedProof::decode(&proof_bytes)?;
+        let proof = PreparedProof::decode(&proof)?;
         let ic = &key.pvk.vk.gamma_abc_g1;
         let scalars: Vec<_> = public
             .to_field_elements()
@@ -198,7 +162,7 @@ impl Verifier {
         if !groth16_check(&key.pvk, &key.lines, &proof.a, &proof.b, &proof.c, &vk_x) {
             return Err(VerifyError::InvalidProof);
         }
-        Ok(VerifiedTransition {
+        Ok(VerifiedLiquidation {
             statement_digest: public.digest(),
             statement: public,
             risk_params_digest: statement.risk_params_digest,

@@ -1,136 +1,96 @@
-//! `zkmargin ledger …`: the ledger's commands, as a library the `zkmargin` binary
-//! wires in. Each returns the text (or JSON) to print; the binary prints it and maps
-//! an error to a one-line message and a non-zero exit code.
+//! The ledger's operator and read commands as a library: each runs against a ledger
+//! URL and returns the text (or JSON) to print. The `zkmargin` binary parses its
+//! command line into a [`LedgerCommand`] (clap lives there, not here), prints the
+//! result, and maps an error to a one-line message and a non-zero exit code.
 //!
-//! `zkmargin ledger settle` (verify a transition bundle, then apply it) is not here:
-//! it needs the verifier and the key files, so the binary defines it
-//! (`src/bin/zkmargin/ledger.rs`) around [`Ledger::apply`].
+//! Settling (verify a liquidation bundle, then apply it) is [`crate::Settler`].
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
 use serde::Serialize;
 use zkmargin_circuits::{fr_from_hex, Commitment};
 
-use crate::{events::Event, Ledger, OperatorKey, SettleError, DEFAULT_DB_URL};
+use crate::{events::Event, Ledger, OperatorKey, SettleError};
 
-/// The ledger database option.
-#[derive(Debug, Clone, Args)]
-pub struct DbArg {
-    /// Ledger database: sqlite://PATH?mode=rwc (default) or postgres://USER:PASS@HOST:PORT/DB.
-    #[arg(long = "db", value_name = "URL", env = "ZKMARGIN_LEDGER_DB", default_value = DEFAULT_DB_URL)]
-    pub url: String,
-}
-
-/// The operator secret option.
-#[derive(Debug, Clone, Args)]
-pub struct OperatorArg {
-    /// File holding the operator secret (≥ 16 random bytes, e.g. 64 hex digits; a
-    /// trailing newline is ignored). The ledger stores only its SHA-256.
-    #[arg(
-        long = "operator-secret-file",
-        value_name = "FILE",
-        env = "ZKMARGIN_OPERATOR_SECRET_FILE"
-    )]
-    pub path: PathBuf,
-}
-
-/// `zkmargin ledger …` commands.
-#[derive(Debug, Clone, Subcommand)]
+/// A ledger command: the database URL and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerCommand {
     /// Create the ledger if needed, apply its schema, and set the operator key.
     Init {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
-        /// The operator secret.
-        #[command(flatten)]
-        operator: OperatorArg,
+        /// The ledger database URL.
+        db: String,
+        /// The operator secret file.
+        operator: PathBuf,
     },
     /// Register an account with its first commitment (operator).
     Register {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
-        /// The operator secret.
-        #[command(flatten)]
-        operator: OperatorArg,
+        /// The ledger database URL.
+        db: String,
+        /// The operator secret file.
+        operator: PathBuf,
         /// The venue's account id.
-        #[arg(long, value_name = "ID")]
         account: u64,
-        /// Its commitment, 0x + 64 hex digits (`zkmargin account commit`).
-        #[arg(long, value_name = "HEX")]
+        /// Its commitment, 0x + 64 hex digits.
         commitment: String,
     },
-    /// Replace an account's commitment if it is still the expected one (operator):
-    /// the venue's own updates — trades, deposits, withdrawals.
+    /// Replace an account's commitment if it is still the expected one (operator).
     Replace {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
-        /// The operator secret.
-        #[command(flatten)]
-        operator: OperatorArg,
+        /// The ledger database URL.
+        db: String,
+        /// The operator secret file.
+        operator: PathBuf,
         /// The venue's account id.
-        #[arg(long, value_name = "ID")]
         account: u64,
-        /// The commitment the update starts from; refused if the account moved on.
-        #[arg(long, value_name = "HEX")]
+        /// The commitment the update starts from.
         expected: String,
         /// The commitment after the update.
-        #[arg(long, value_name = "HEX")]
         new: String,
     },
-    /// Show an account, a liquidation or a liquidator's credit; without a selector,
-    /// the ledger's totals.
+    /// Show one record, or the ledger's totals.
     Show {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
-        /// An account by id.
-        #[arg(long, value_name = "ID", group = "target")]
-        account: Option<u64>,
-        /// The account whose current commitment this is.
-        #[arg(long, value_name = "HEX", group = "target")]
-        commitment: Option<String>,
-        /// A liquidation by statement digest (64 hex digits).
-        #[arg(long, value_name = "DIGEST", group = "target")]
-        liquidation: Option<String>,
-        /// A liquidator's credit.
-        #[arg(long, value_name = "ID", group = "target")]
-        liquidator: Option<u64>,
+        /// The ledger database URL.
+        db: String,
+        /// What to show.
+        target: ShowTarget,
     },
     /// Deposit into the insurance fund (operator).
     Fund {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
-        /// The operator secret.
-        #[command(flatten)]
-        operator: OperatorArg,
-        /// Quote atomic units (1e-6 USD).
-        #[arg(long, value_name = "UNITS")]
+        /// The ledger database URL.
+        db: String,
+        /// The operator secret file.
+        operator: PathBuf,
+        /// Quote atomic units.
         amount: u64,
     },
-    /// Print the event log after a sequence number.
+    /// The event log after a sequence number.
     Events {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
-        /// Print events with a larger sequence number.
-        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        /// The ledger database URL.
+        db: String,
+        /// Events with a larger sequence number.
         since: u64,
         /// At most this many.
-        #[arg(long, value_name = "N", default_value_t = 100)]
         limit: u32,
     },
-    /// Recompute the fund, every credit and every account from the event log and
-    /// compare with the ledger; exit non-zero on any difference.
+    /// Recompute everything from the event log and compare.
     Check {
-        /// The ledger database.
-        #[command(flatten)]
-        db: DbArg,
+        /// The ledger database URL.
+        db: String,
     },
+}
+
+/// What `show` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShowTarget {
+    /// The ledger's totals.
+    Summary,
+    /// An account by id.
+    Account(u64),
+    /// The account whose current commitment this is (hex).
+    Commitment(String),
+    /// A liquidation by statement digest (64 hex digits).
+    Liquidation(String),
+    /// A liquidator's credit.
+    Liquidator(u64),
 }
 
 /// Runs `cmd`; returns what to print (JSON when `json`).
@@ -140,8 +100,8 @@ pub enum LedgerCommand {
 pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> {
     match cmd {
         LedgerCommand::Init { db, operator } => {
-            let key = OperatorKey::from_file(&operator.path)?;
-            let ledger = Ledger::open(&db.url).await?;
+            let key = OperatorKey::from_file(&operator)?;
+            let ledger = Ledger::open(&db).await?;
             ledger.init(&key).await?;
             let s = ledger.summary().await?;
             ledger.close().await;
@@ -159,9 +119,9 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             account,
             commitment,
         } => {
-            let key = OperatorKey::from_file(&operator.path)?;
+            let key = OperatorKey::from_file(&operator)?;
             let c = parse_commitment("commitment", &commitment)?;
-            let ledger = Ledger::open(&db.url).await?;
+            let ledger = Ledger::open(&db).await?;
             let a = ledger.register_account(&key, account, &c).await;
             ledger.close().await;
             let a = a?;
@@ -179,10 +139,10 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             expected,
             new,
         } => {
-            let key = OperatorKey::from_file(&operator.path)?;
+            let key = OperatorKey::from_file(&operator)?;
             let expected = parse_commitment("expected commitment", &expected)?;
             let new = parse_commitment("new commitment", &new)?;
-            let ledger = Ledger::open(&db.url).await?;
+            let ledger = Ledger::open(&db).await?;
             let a = ledger
                 .replace_commitment(&key, account, &expected, &new)
                 .await;
@@ -192,15 +152,9 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
                 format!("account {}: {} (nonce {})", a.id, a.commitment, a.nonce)
             })
         }
-        LedgerCommand::Show {
-            db,
-            account,
-            commitment,
-            liquidation,
-            liquidator,
-        } => {
-            let ledger = Ledger::open(&db.url).await?;
-            let text = show(&ledger, json, account, commitment, liquidation, liquidator).await;
+        LedgerCommand::Show { db, target } => {
+            let ledger = Ledger::open(&db).await?;
+            let text = show(&ledger, json, target).await;
             ledger.close().await;
             text
         }
@@ -209,8 +163,8 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             operator,
             amount,
         } => {
-            let key = OperatorKey::from_file(&operator.path)?;
-            let ledger = Ledger::open(&db.url).await?;
+            let key = OperatorKey::from_file(&operator)?;
+            let ledger = Ledger::open(&db).await?;
             let balance = ledger.fund_deposit(&key, amount).await;
             ledger.close().await;
             let balance = balance?;
@@ -235,7 +189,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             )
         }
         LedgerCommand::Events { db, since, limit } => {
-            let ledger = Ledger::open(&db.url).await?;
+            let ledger = Ledger::open(&db).await?;
             let events = ledger.events(since, limit).await;
             ledger.close().await;
             let events = events?;
@@ -248,7 +202,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             })
         }
         LedgerCommand::Check { db } => {
-            let ledger = Ledger::open(&db.url).await?;
+            let ledger = Ledger::open(&db).await?;
             let report = ledger.check_invariants().await;
             ledger.close().await;
             let r = report?;
@@ -272,31 +226,19 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
     }
 }
 
-/// [`run`] on a fresh single-threaded runtime, for the synchronous `zkmargin` binary.
-///
-/// # Errors
-/// As [`run`]; [`SettleError::Runtime`] when no runtime can be started.
-pub fn run_blocking(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SettleError::Runtime(e.to_string()))?
-        .block_on(run(cmd, json))
-}
-
-async fn show(
-    ledger: &Ledger,
-    json: bool,
-    account: Option<u64>,
-    commitment: Option<String>,
-    liquidation: Option<String>,
-    liquidator: Option<u64>,
-) -> Result<String, SettleError> {
+async fn show(ledger: &Ledger, json: bool, target: ShowTarget) -> Result<String, SettleError> {
     let account_text = |a: &crate::AccountRecord| {
         format!(
             "account {}\n  commitment  {}\n  nonce       {}\n  updated at  {}",
             a.id, a.commitment, a.nonce, a.updated_at
         )
+    };
+    let (account, commitment, liquidation, liquidator) = match target {
+        ShowTarget::Summary => (None, None, None, None),
+        ShowTarget::Account(id) => (Some(id), None, None, None),
+        ShowTarget::Commitment(c) => (None, Some(c), None, None),
+        ShowTarget::Liquidation(d) => (None, None, Some(d), None),
+        ShowTarget::Liquidator(id) => (None, None, None, Some(id)),
     };
     if let Some(id) = account {
         let a = ledger
