@@ -79,8 +79,9 @@ fn bench_verify(c: &mut Criterion) {
     }
     batch.finish();
 
-    // A transition: 71 public inputs folded per proof (its action and terms differ
-    // per liquidation), terms recomputed from the signed prices, the pairing check.
+    // A transition: the 45 shared inputs (prices, weights, rules) folded once per
+    // tick and cached, the 4 per-proof inputs (commitments, action word, money word)
+    // folded per proof, terms recomputed from the signed prices, the pairing check.
     let report = fixture.signed_report(T0);
     let mut rng = ChaCha20Rng::seed_from_u64(2026);
     let breach = Fixture::account(1_000, Status::Breaches, &mut rng);

@@ -182,11 +182,14 @@ fn demo_runs_end_to_end() {
         "meets",
         "breaches",
         "3 tampered bundles, all rejected",
-        "[11/15] liquidate bob:",
+        "[11/19] liquidate bob: seize",
+        "[15/19] liquidate carol: repay",
         "transition verified",
         "liquidator 7 credited",
         "invariants hold",
-        "bob's new state meets its margin",
+        // Both end above the target buffer, proven at τ = τ_target.
+        "bob's new state meets its margin at τ = 1.05",
+        "carol's new state meets its margin at τ = 1.05",
         "refused (replay)",
         "demo complete",
     ] {
@@ -205,23 +208,45 @@ fn demo_runs_end_to_end() {
     assert_eq!(v["tampered_rejected"].as_array().unwrap().len(), 3);
     assert_eq!(
         v["steps"].as_array().unwrap().len(),
-        15 + 2,
-        "15 steps, 2 verify details"
+        19 + 2,
+        "19 steps, 2 verify details"
     );
-    let liquidation = &v["liquidation"];
-    assert_eq!(liquidation["replay"], "replay");
-    assert_eq!(liquidation["new_state_status"], "meets");
-    assert_eq!(liquidation["applied"]["liquidator"], 7);
+    assert_eq!(v["replay"], "replay");
+    let liquidations = v["liquidations"].as_array().unwrap();
+    let kinds: Vec<_> = liquidations
+        .iter()
+        .map(|l| {
+            (
+                l["account"].clone(),
+                l["transition"]["action"]["kind"].clone(),
+            )
+        })
+        .collect();
     assert_eq!(
-        liquidation["applied"]["new_commitment"],
-        liquidation["transition"]["new_commitment"]
+        kinds,
+        [
+            ("bob".into(), "seize".into()),
+            ("carol".into(), "repay".into())
+        ]
     );
+    for liquidation in liquidations {
+        assert_eq!(liquidation["new_state_status"], "meets");
+        assert_eq!(liquidation["new_state_tau_ppm"], 1_050_000);
+        assert_eq!(liquidation["applied"]["liquidator"], 7);
+        assert_eq!(liquidation["transition"]["deficit"], 0);
+        assert_eq!(
+            liquidation["applied"]["new_commitment"],
+            liquidation["transition"]["new_commitment"]
+        );
+    }
     for file in [
         "alice.bundle.json",
         "bob.bundle.json",
         "bob.transition.json",
         "bob.next.json",
         "bob.next.bundle.json",
+        "carol.transition.json",
+        "carol.next.bundle.json",
         "ledger.db",
         "operator.secret",
         "keys/manifest.json",
@@ -251,11 +276,15 @@ fn demo_runs_end_to_end() {
         .ok()
         .contains("VALID: liquidation"));
     assert!(verify("bob.next.bundle.json").ok().contains("MEETS"));
+    assert!(verify("carol.transition.json")
+        .ok()
+        .contains("VALID: liquidation"));
+    assert!(verify("carol.next.bundle.json").ok().contains("MEETS"));
     // The kept ledger holds the settlement: consistent, and a second settle is a replay.
     let db = format!("sqlite://{}?mode=rwc", kept.join("ledger.db").display());
     zk(dir.path(), &["ledger", "check", "--db", &db]).ok();
     let totals = zk(dir.path(), &["ledger", "show", "--db", &db, "--json"]);
-    assert_eq!(totals.json()["liquidations"], 1);
+    assert_eq!(totals.json()["liquidations"], 2);
     zk(
         dir.path(),
         &[

@@ -323,7 +323,7 @@ fn underwater_account_deficit_paid_by_the_fund_and_socialized() {
     assert_eq!(out["action"]["amount"], 100_000_000);
     assert_eq!(out["terms"]["penalty"], 400 * USD);
     assert_eq!(out["terms"]["insurance_fee"], 200 * USD);
-    assert_eq!(out["restores_health"], false);
+    assert_eq!(out["restores_target"], false);
 
     let text = w.verify(&transition, &[]).ok().to_owned();
     assert!(text.contains("deficit    14,900 USD"), "{text}");
@@ -658,7 +658,7 @@ fn keys_without_the_liquidation_circuit_name_the_fix() {
             .retain(|c| c["id"] == "zkmargin.margin.v1");
     });
     let d = tempfile::tempdir().unwrap();
-    let needles = ["zkmargin.liquidation.v1", "zkmargin setup"];
+    let needles = ["zkmargin.liquidation.v2", "zkmargin setup"];
     w.liquidate(
         &w.breaching,
         &w.report,
@@ -705,14 +705,14 @@ fn transition_bundles_verify_inspect_and_report_in_json() {
     run.ok();
     let v = run.json();
     assert_eq!(v["valid"], true);
-    assert_eq!(v["circuit"], "zkmargin.liquidation.v1");
+    assert_eq!(v["circuit"], "zkmargin.liquidation.v2");
     assert_eq!(v["transition"]["statement_digest"], out["statement_digest"]);
     assert_eq!(v["transition"]["terms"], out["terms"]);
 
     let run = zk(w.path(), &["inspect", s(&l.transition)]);
     let text = run.ok();
     for needle in [
-        "zkmargin.liquidation.v1",
+        "zkmargin.liquidation.v2",
         "old         ",
         "new         ",
         "liquidator  7",
@@ -726,7 +726,7 @@ fn transition_bundles_verify_inspect_and_report_in_json() {
     run.ok();
     let v = run.json();
     assert_eq!(v["kind"], "proof_bundle");
-    assert_eq!(v["circuit"], "zkmargin.liquidation.v1");
+    assert_eq!(v["circuit"], "zkmargin.liquidation.v2");
     assert_eq!(v["statement"]["new_commitment"], l.new_commitment.as_str());
 
     // The new account file: private, at the next nonce, opening the new commitment.

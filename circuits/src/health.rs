@@ -52,6 +52,10 @@ pub struct Health {
     pub equity: I256,
     /// Maintenance requirement before τ, 10^-15 quote atomic units.
     pub requirement: I256,
+    /// The tokens' haircut `K = Σ_i t_i·p_i·(10^6 − w_i)` (10^-15 quote atomic units,
+    /// ≥ 0: a deposit's `1 − w_asset`, a borrow's `w_liab − 1`): what the weights take
+    /// off the tokens' raw value. `equity + 10^6·K` is the unweighted value.
+    pub haircut: I256,
 }
 
 impl Health {
@@ -69,6 +73,14 @@ impl Health {
         }
     }
 
+    /// The liquidation target health `T(τ) = H(τ) − (τ − 10^6)·K` (10^-21 quote atomic
+    /// units): τ scales every requirement — the perpetuals' maintenance margin and the
+    /// tokens' haircuts — so the liquidation target buffer also protects a lending
+    /// account. `T(10^6) = H(1)`.
+    pub fn target(&self, tau_ppm: u32) -> I256 {
+        self.at(tau_ppm) - (I256::from(tau_ppm) - I256::from(PPM)) * self.haircut
+    }
+
     /// `H(τ)` rounded toward −∞ to quote atomic units (for display).
     pub fn excess_quote_units(&self, tau_ppm: u32) -> I256 {
         self.at(tau_ppm).div_euclid(I256::from(QUOTE_TO_EQUITY))
@@ -84,6 +96,7 @@ impl Account {
     pub fn health(&self, weights: &MarginWeights, prices: &Prices) -> Health {
         let ppm = I256::from(PPM);
         let mut equity = I256::from(self.quote) * I256::from(QUOTE_TO_EQUITY);
+        let mut haircut = I256::ZERO;
         for i in 0..crate::TOKENS {
             let t = I256::from(self.tokens[i]);
             let w = if self.tokens[i] >= 0 {
@@ -92,7 +105,10 @@ impl Account {
                 weights.liability_weight_ppm[i]
             };
             // |t·p·w·10^6| < 2^63·2^64·2^32·2^20 = 2^179.
-            equity += t * I256::from(prices.tokens[i]) * I256::from(w) * ppm;
+            let value = t * I256::from(prices.tokens[i]);
+            equity += value * I256::from(w) * ppm;
+            // t·p·(10^6 − w) ≥ 0 for a valid weight: a deposit weighs ≤ 1, a borrow ≥ 1.
+            haircut += value * (ppm - I256::from(w));
         }
         let mut requirement = I256::ZERO;
         for j in 0..crate::MARKETS {
@@ -105,6 +121,7 @@ impl Account {
         let health = Health {
             equity,
             requirement,
+            haircut,
         };
         debug_assert!(health.at(u32::MAX).unsigned_abs() < ethnum::U256::ONE << HEALTH_BOUND_BITS);
         health

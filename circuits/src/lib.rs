@@ -35,10 +35,11 @@ pub use commitment::{poseidon_hash, Commitment, COMMITMENT_DOMAIN_TAG, COMMITMEN
 pub use fr_hex::{fr_from_hex, fr_from_i256, fr_to_hex, FrHexError};
 pub use health::{Health, Status, HEALTH_BOUND_BITS};
 pub use liquidation::{
-    apply_liquidation, check_size_bounds, legal_liquidations, state_after, LegalLiquidation,
-    LiquidationAction, LiquidationError, LiquidationPublic, LiquidationRules, LiquidationTerms,
-    Side, EQUITY_BITS, GAIN_BITS, LIQUIDATION_CIRCUIT_ID, LIQUIDATION_CONSTRAINTS,
-    LIQUIDATION_NUM_PUBLIC_INPUTS, REQUIREMENT_BITS,
+    action_word, apply_liquidation, check_size_bounds, close_factor_max, legal_liquidations,
+    money_word, state_after, templates, unit_gain, Field, LegalLiquidation, LiquidationAction,
+    LiquidationError, LiquidationPublic, LiquidationRules, LiquidationTerms, Side, BREACH_BITS,
+    LIQUIDATION_CIRCUIT_ID, LIQUIDATION_CONSTRAINTS, LIQUIDATION_NUM_PUBLIC_INPUTS,
+    REQUIREMENT_BITS, RETIRED_LIQUIDATION_CIRCUIT_IDS, ROUNDING_ALLOWANCE, VALUE_BITS,
 };
 pub use params::{
     LiquidationParams, MarginWeights, MarketParams, ParamsError, RiskParams, TokenParams,

@@ -6,11 +6,11 @@ use sha2::{Digest, Sha256};
 use crate::{MARKETS, PPM, PRICE_DECIMALS, TOKENS};
 
 /// Domain tag of the risk-parameter digest.
-const DIGEST_DOMAIN: &[u8] = b"zkmargin/risk-params/v1";
+const DIGEST_DOMAIN: &[u8] = b"zkmargin/risk-params/v2";
 /// Longest symbol or feed id, in bytes.
 const MAX_NAME_LEN: usize = 32;
 
-/// The venue's risk parameters (format version 1). Ratios are in ppm (1e6 = 1.0).
+/// The venue's risk parameters (format version 2). Ratios are in ppm (1e6 = 1.0).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskParams {
@@ -79,11 +79,15 @@ pub struct LiquidationParams {
     pub dust_notional: u64,
     /// Accounts whose health ratio is below this (ppm) may be closed whole, < 1e6.
     pub deep_breach_ratio_ppm: u32,
+    /// The target buffer τ_target ≥ 1e6 (ppm): a liquidation takes the smallest amount
+    /// that restores `H(τ_target) ≥ 0`, so the next tick does not liquidate again (as
+    /// Drift's and Mango v4's buffers). 1e6 liquidates to the maintenance line.
+    pub liquidation_target_ppm: u32,
 }
 
 impl RiskParams {
-    /// The format version this build reads.
-    pub const FORMAT_VERSION: u32 = 1;
+    /// The format version this build reads (2: `liquidation.liquidation_target_ppm`).
+    pub const FORMAT_VERSION: u32 = 2;
 }
 
 /// Why a parameter set is rejected.
@@ -91,7 +95,7 @@ impl RiskParams {
 #[non_exhaustive]
 pub enum ParamsError {
     /// Unknown format version.
-    #[error("risk parameters format version {0} is not supported (this build reads version 1)")]
+    #[error("risk parameters format version {0} is not supported (this build reads version 2, which adds liquidation.liquidation_target_ppm)")]
     Version(u32),
     /// `price_decimals` is not the one this statement version fixes.
     #[error("price_decimals is {0}, statement version 1 requires {PRICE_DECIMALS}")]
@@ -126,6 +130,17 @@ pub enum ParamsError {
         token_decimals: u8,
         /// The market's size decimals.
         market_decimals: u8,
+    },
+    /// A market's penalty is not below `deep_breach_ratio · mmf`: outside deep breach a
+    /// close of it could not improve the account's health ratio.
+    #[error("markets[{market}]: penalty_ppm {penalty_ppm} must be below deep_breach_ratio_ppm × maintenance_margin_ppm / 1e6 = {bound}: otherwise closing it does not improve an account's health ratio")]
+    PenaltyTooHigh {
+        /// The market slot.
+        market: usize,
+        /// The penalty.
+        penalty_ppm: u32,
+        /// The bound it must stay below (ppm).
+        bound: u64,
     },
     /// A ratio outside its documented range.
     #[error("{what} = {value} ppm is outside {range}")]
@@ -253,6 +268,27 @@ impl RiskParams {
             ppm - 1,
             "[0, 1e6)",
         )?;
+        ratio(
+            "liquidation.liquidation_target_ppm".into(),
+            l.liquidation_target_ppm,
+            ppm,
+            u32::MAX,
+            "[1e6, 2^32)",
+        )?;
+        // Outside deep breach a close must improve the health ratio E/R: it loses the
+        // penalty π·N and frees mmf·N of requirement, which improves the ratio exactly
+        // when E/R > π/mmf — guaranteed when π/mmf < the deep-breach ratio.
+        for (market, m) in self.markets.iter().enumerate() {
+            let lhs = u64::from(l.penalty_ppm) * PPM;
+            let rhs = u64::from(l.deep_breach_ratio_ppm) * u64::from(m.maintenance_margin_ppm);
+            if lhs >= rhs {
+                return Err(ParamsError::PenaltyTooHigh {
+                    market,
+                    penalty_ppm: l.penalty_ppm,
+                    bound: rhs / PPM,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -299,6 +335,7 @@ impl RiskParams {
         h.update(l.insurance_share_ppm.to_be_bytes());
         h.update(l.dust_notional.to_be_bytes());
         h.update(l.deep_breach_ratio_ppm.to_be_bytes());
+        h.update(l.liquidation_target_ppm.to_be_bytes());
         h.finalize().into()
     }
 
@@ -367,6 +404,7 @@ impl RiskParams {
                 insurance_share_ppm: 500_000,
                 dust_notional: 100_000_000,
                 deep_breach_ratio_ppm: 950_000,
+                liquidation_target_ppm: 1_050_000,
             },
         }
     }
@@ -421,7 +459,7 @@ pub(crate) mod tests {
     /// The worked example of SPEC.md: ETH (weight 0.83) and a BTC perpetual (mmf 3 %).
     pub(crate) fn spec_params() -> RiskParams {
         RiskParams {
-            version: 1,
+            version: RiskParams::FORMAT_VERSION,
             revision: 1,
             price_decimals: PRICE_DECIMALS,
             quote_symbol: "USD".into(),
@@ -446,6 +484,7 @@ pub(crate) mod tests {
                 insurance_share_ppm: 500_000,
                 dust_notional: 100_000_000,
                 deep_breach_ratio_ppm: 950_000,
+                liquidation_target_ppm: 1_050_000,
             },
         }
     }
@@ -482,8 +521,19 @@ pub(crate) mod tests {
         );
 
         let mut p = good.clone();
-        p.version = 2;
-        assert_eq!(p.validate(), Err(ParamsError::Version(2)));
+        p.version = 1;
+        assert_eq!(p.validate(), Err(ParamsError::Version(1)));
+
+        let mut p = good.clone();
+        p.liquidation.liquidation_target_ppm = 999_999;
+        assert!(matches!(p.validate(), Err(ParamsError::Ratio { .. })));
+
+        let mut p = good.clone();
+        p.liquidation.penalty_ppm = 30_000; // = mmf: a close never improves the ratio
+        assert!(matches!(
+            p.validate(),
+            Err(ParamsError::PenaltyTooHigh { market: 0, .. })
+        ));
 
         let mut p = good.clone();
         p.price_decimals = 8;

@@ -179,8 +179,9 @@ mod liquidation {
             Groth16::<Bn254>::create_random_proof_with_reduction(circuit, &pk, &mut rng).unwrap();
         let inputs = public.to_field_elements();
         assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &inputs).unwrap());
-        // Every input binds, including the liquidator (input 2), which no constraint
-        // uses: the fee cannot be redirected by re-using the proof.
+        // Every input binds, including the liquidator (the top field of the action
+        // word), which no constraint uses: the fee cannot be redirected by re-using the
+        // proof.
         for k in 0..LIQUIDATION_NUM_PUBLIC_INPUTS {
             let mut altered = inputs;
             altered[k] += Fr::from(1u64);
@@ -189,5 +190,17 @@ mod liquidation {
                 "altered input {k} must not verify"
             );
         }
+        let mut other = public;
+        other.liquidator += 1;
+        assert!(
+            !Groth16::<Bn254>::verify_proof(&pvk, &proof, &other.to_field_elements()).unwrap(),
+            "another liquidator must not verify"
+        );
+        let mut other = public;
+        other.liquidator += 1;
+        assert!(
+            !Groth16::<Bn254>::verify_proof(&pvk, &proof, &other.to_field_elements()).unwrap(),
+            "another liquidator must not verify"
+        );
     }
 }

@@ -11,14 +11,17 @@ use common::Synth;
 use proptest::prelude::*;
 use zkmargin_circuits::{
     apply_liquidation,
+    commitment::{commitment_inputs, poseidon_hash},
     r1cs::{LiquidationCircuit, LiquidationPrivate},
-    state_after, Account, Blinding, Commitment, Fr, LiquidationAction, LiquidationError,
+    state_after, unit_gain, Account, Blinding, Commitment, Fr, LiquidationAction, LiquidationError,
     LiquidationPublic, LiquidationRules, LiquidationTerms, Prices, RiskParams, Side, MARKETS, PPM,
-    TOKENS,
+    ROUNDING_ALLOWANCE, TOKENS,
 };
 use zkmargin_prover::choose_liquidation;
 
 const USD: i64 = 1_000_000; // quote atomic units (1e-6 USD)
+/// The development parameters' target buffer, τ_target = 1.05.
+const TARGET: u32 = 1_050_000;
 
 fn params() -> RiskParams {
     RiskParams::development()
@@ -159,13 +162,17 @@ fn normal_breach_partial_close_is_minimal_and_restores_health() {
     else {
         panic!("expected a BTC close, got {:?}", case.public.action);
     };
-    // Per BTC closed health rises by (mmf − penalty)·price ≈ 1,123 USD: ≈ 0.0307 BTC.
-    assert!((3_000_000..3_200_000).contains(&amount), "{amount}");
+    // T(1.05) = 1,650 − 1.05 · 1,684.5 = −118.725 USD; per BTC closed it rises by
+    // (τ·mmf − penalty)·price = 0.0215 · 56,150 ≈ 1,207 USD: ≈ 0.0983 BTC.
+    assert!((9_800_000..9_900_000).contains(&amount), "{amount}");
     case.assert_legal();
     let new = case.native().unwrap();
     let w = params.weights();
-    assert!(new.health(&w, &p).at(PPM as u32) >= 0, "health restored");
-    // One satoshi less does not restore health.
+    assert!(
+        new.health(&w, &p).target(TARGET) >= 0,
+        "above the target buffer"
+    );
+    // One satoshi less does not reach the target buffer.
     let less = Case::new(
         &old,
         case.public.action.with_amount(amount - 1),
@@ -206,7 +213,57 @@ fn collateral_seizure_restores_a_lending_account() {
     ));
     case.assert_legal();
     let new = case.native().unwrap();
-    assert!(new.health(&params.weights(), &p).at(PPM as u32) >= 0);
+    assert!(new.health(&params.weights(), &p).target(TARGET) >= 0);
+}
+
+/// 10,000 USDC deposited (weight 0.95), 2.6 ETH borrowed (weight 1.2): meets at ETH
+/// 3,000 (H = 9,500 − 9,360 = +140 USD), breaches at 3,100 (H = −172 USD).
+fn eth_borrower() -> Account {
+    let mut tokens = [0; TOKENS];
+    tokens[0] = -2_600_000_000; // −2.6 ETH
+    tokens[3] = 10_000 * USD; // 10,000 USDC (6 decimals)
+    account(0, tokens, [0; MARKETS])
+}
+
+#[test]
+fn a_borrow_that_breaches_is_repaid() {
+    let params = params();
+    let p = prices(3_100, 57_000, 150, 10);
+    let old = eth_borrower();
+    let w = params.weights();
+    assert_eq!(
+        old.health(&w, &p).excess_quote_units(PPM as u32),
+        ethnum::I256::from(-172 * USD)
+    );
+    let case = Case::chosen(&old, &p, &params);
+    let LiquidationAction::Repay { token: 0, amount } = case.public.action else {
+        panic!(
+            "expected a repay of the ETH borrow, got {:?}",
+            case.public.action
+        );
+    };
+    assert!(
+        amount < 2_600_000_000 / 2,
+        "within the close factor: {amount}"
+    );
+    case.assert_legal();
+    let new = case.native().unwrap();
+    assert!(
+        new.tokens[0] < 0 && new.tokens[0] > old.tokens[0],
+        "shrinks, never flips"
+    );
+    assert_eq!(new.tokens[3], old.tokens[3], "the USDC stays");
+    assert_eq!(
+        new.quote,
+        old.quote - (case.public.terms.execution_value + case.public.terms.penalty) as i64,
+        "paid from quote: value plus penalty"
+    );
+    assert!(
+        new.health(&w, &p).target(TARGET) >= 0,
+        "above the target buffer"
+    );
+    // The buffer protects a lending account too: the target scales the haircuts.
+    assert!(new.health(&w, &p).at(PPM as u32) > new.health(&w, &p).target(TARGET));
 }
 
 #[test]
@@ -351,6 +408,74 @@ fn clause_only_deposits_are_seized() {
 }
 
 #[test]
+fn clause_repay_never_flips_the_borrow() {
+    // Repaying 2.6 ETH + 1 unit would turn the borrow into a deposit.
+    let params = params();
+    let p = prices(3_100, 57_000, 150, 10);
+    let old = eth_borrower();
+    // (Deep breach lifts the close factor, so only the balance stops the amount.)
+    let action = LiquidationAction::Repay {
+        token: 0,
+        amount: 2_600_000_001,
+    };
+    Case::new(&old, action, &p, &params)
+        .assert_rejected(|e| matches!(e, LiquidationError::ExceedsBalance { .. }));
+}
+
+#[test]
+fn clause_repay_only_what_is_owed() {
+    // "Repaying" the USDC deposit: nothing is owed there (held in the repay direction
+    // is −10,000 USDC), so the account would pay for a deposit that grows.
+    let params = params();
+    let p = prices(3_100, 57_000, 150, 10);
+    let old = eth_borrower();
+    let action = LiquidationAction::Repay {
+        token: 3,
+        amount: 1_000,
+    };
+    Case::new(&old, action, &p, &params)
+        .assert_rejected(|e| matches!(e, LiquidationError::ExceedsBalance { .. }));
+}
+
+#[test]
+fn clause_the_target_buffer_must_be_reached() {
+    // The smallest close that only restores the maintenance line (τ = 1) stops short
+    // of the target buffer (τ = 1.05) while more is allowed: refused.
+    let mut at_the_line = params();
+    at_the_line.liquidation.liquidation_target_ppm = 1_000_000;
+    let (old, p, params, _) = normal_case();
+    let line = Case::chosen(&old, &p, &at_the_line);
+    line.assert_legal();
+    let short = Case::new(&old, line.public.action, &p, &params);
+    short.assert_rejected(|e| matches!(e, LiquidationError::NotMaximal { .. }));
+    let w = params.weights();
+    let after = line.native().unwrap().health(&w, &p);
+    assert!(after.at(PPM as u32) >= 0 && after.target(TARGET) < 0);
+}
+
+#[test]
+fn clause_nonce_cannot_pass_2_64() {
+    // At nonce 2^64 − 1 the next nonce does not fit 64 bits: the twin refuses, and the
+    // circuit cannot commit to nonce 2^64 (its range check), even with the very
+    // commitment that state would have.
+    let (mut old, p, params, legal) = normal_case();
+    old.nonce = u64::MAX;
+    let mut case = legal;
+    case.old = old.clone();
+    case.public.old_commitment = Commitment::of(&old);
+    let (new, _) = state_after(&old, &case.public.action, &case.public.terms).unwrap();
+    let mut inputs = commitment_inputs(&Account {
+        blinding: case.new_blinding,
+        ..new
+    });
+    inputs[3] = Fr::from(u64::MAX) + Fr::from(1u64); // the nonce element: 2^64
+    case.public.new_commitment = Commitment(poseidon_hash(&inputs));
+    assert_eq!(case.public.prices, p);
+    assert_eq!(case.public.rules, LiquidationRules::from(&params));
+    case.assert_rejected(|e| *e == LiquidationError::NonceExhausted);
+}
+
+#[test]
 fn clause_close_factor() {
     // Normal breach: at most 50 % of the position; 50 % + 1 satoshi is refused.
     let (old, p, params, _) = normal_case();
@@ -376,11 +501,12 @@ fn clause_minimality_no_over_liquidation() {
 
 #[test]
 fn clause_ratio_strictly_improves() {
-    // A venue whose penalty (5 %) exceeds the maintenance fraction (3 %): in normal
-    // breach, closing with that penalty lowers equity/requirement, so it is refused.
+    // A venue whose penalty (3 %) equals the maintenance fraction (3 %) — which
+    // `RiskParams::validate` refuses — with an account at ratio 0.98: each unit still
+    // raises T(1.05) (f = (1.05 − 1)·3 % > 0), but costs more equity than the ratio
+    // gains, so equity/requirement falls: refused.
     let mut params = params();
-    params.liquidation.penalty_ppm = 50_000;
-    params.liquidation.deep_breach_ratio_ppm = 500_000;
+    params.liquidation.penalty_ppm = 30_000;
     let p = prices(3_000, 56_150, 150, 10);
     let old = btc_long(-54_500);
     let action = LiquidationAction::Close {
@@ -429,35 +555,59 @@ fn clause_deficit_only_when_everything_is_closed() {
 }
 
 #[test]
-fn clause_seize_must_raise_equity() {
-    // With an asset weight of 1.0 and a 1 % penalty, a seizure lowers equity: the terms
-    // themselves refuse it (a public check every verifier runs).
+fn clause_action_must_improve_per_unit() {
+    // A deposit weighted 0.995 with a 1 % penalty: each unit seized frees less haircut
+    // than it pays in penalty, f = 10^6·(−5,000) + 0.05·10^6·5,000 < 0.
     let mut params = params();
-    params.tokens[0].asset_weight_ppm = 1_000_000;
+    params.tokens[0].asset_weight_ppm = 995_000;
     let p = prices(2_880, 57_000, 150, 10);
+    let mut tokens = [0; TOKENS];
+    tokens[0] = 10 * ETH;
+    let old = account(-29_000, tokens, [0; MARKETS]);
     let action = LiquidationAction::Seize {
         token: 0,
         amount: 1_000,
     };
-    assert_eq!(
-        LiquidationTerms::of(&action, &p, &params),
-        Err(LiquidationError::SeizeDoesNotImprove { token: 0 })
-    );
+    assert!(unit_gain(&action, &params.weights(), &LiquidationRules::from(&params)) < 0);
+    Case::new(&old, action, &p, &params)
+        .assert_rejected(|e| matches!(e, LiquidationError::DoesNotImprove { .. }));
+    // A borrow weighted 1.005: repaying it pays 1 % to free 0.5 %.
+    let mut params = self::params();
+    params.tokens[0].liability_weight_ppm = 1_005_000;
+    let mut old = eth_borrower();
+    old.quote = -1_500 * USD;
+    let action = LiquidationAction::Repay {
+        token: 0,
+        amount: 1_000,
+    };
+    Case::new(&old, action, &prices(3_100, 57_000, 150, 10), &params)
+        .assert_rejected(|e| matches!(e, LiquidationError::DoesNotImprove { .. }));
 }
 
 #[test]
-fn forged_public_terms_change_the_statement() {
-    // Terms other than the formulas' (no penalty): the circuit alone cannot know the
-    // formulas, so the verifier derives the terms itself; a proof made with forged
-    // terms is a proof of a different statement. Here: the forged statement is
-    // satisfiable only with a new commitment the honest terms would not produce.
+fn clause_terms_are_the_formulas() {
+    // The value and the penalty are public inputs the circuit checks against the
+    // amount and the price itself (so a contract need not recompute them): one quote
+    // unit less of either — the liquidator paying less, the account charged less — is
+    // refused by the twin and the circuit, whatever new commitment comes with it.
     let (_, _, _, case) = normal_case();
-    let mut forged = case.clone();
-    forged.public.terms.quote_delta += forged.public.terms.penalty as i64;
-    assert!(
-        !forged.satisfied(),
-        "the honest new commitment no longer matches"
-    );
+    for forge in [
+        |t: &mut LiquidationTerms| t.execution_value -= 1,
+        |t: &mut LiquidationTerms| t.execution_value += 1,
+        |t: &mut LiquidationTerms| t.penalty -= 1,
+        |t: &mut LiquidationTerms| t.penalty += 1,
+    ] {
+        let mut forged = case.clone();
+        forge(&mut forged.public.terms);
+        let t = forged.public.terms;
+        forged.public.terms.quote_delta = t.execution_value as i64 - t.penalty as i64;
+        let (mut new, _) =
+            state_after(&forged.old, &forged.public.action, &forged.public.terms).unwrap();
+        new.nonce += 1;
+        new.blinding = forged.new_blinding;
+        forged.public.new_commitment = Commitment::of(&new);
+        forged.assert_rejected(|e| *e == LiquidationError::TermsMismatch);
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -467,7 +617,7 @@ fn forged_public_terms_change_the_statement() {
 fn breaching_account() -> impl Strategy<Value = (Account, Prices)> {
     (
         prop::array::uniform4(-(5 * BTC)..(5 * BTC)),
-        prop::array::uniform4(0i64..(20 * ETH)),
+        prop::array::uniform4(-(5 * ETH)..(20 * ETH)),
         -200_000i64..200_000,
         50_000u64..60_000,
     )
@@ -534,9 +684,9 @@ fn the_generator_yields_liquidatable_accounts() {
 }
 
 #[test]
-fn equity_bound_is_enforced() {
+fn size_bound_is_enforced() {
     // An account beyond the circuit's size bound is refused by the twin (and the
-    // circuit's range check of the equity).
+    // circuit's range check of requirement + haircut).
     let params = params();
     let p = prices(3_000, 56_150, 150, 10);
     let mut old = btc_long(-54_500);
@@ -565,4 +715,84 @@ fn statement_digest_binds_every_public_input() {
     other.prices.markets[7] += 1;
     assert_ne!(other.digest(), d);
     assert_eq!(case.public.digest(), d, "deterministic");
+}
+
+// ---------------------------------------------------------------------------------
+// Minimality is exact: around the rule's amount exactly one amount is legal, and
+// prover (policy), twin and circuit agree on every amount tried.
+// ---------------------------------------------------------------------------------
+
+/// For each Δ in `window` around the chosen amount: the twin accepts exactly Δ* (or
+/// nothing but Δ*), and the circuit is satisfied exactly when the twin accepts.
+fn assert_only_the_rule_amount(old: &Account, p: &Prices, params: &RiskParams, window: u64) {
+    let chosen = Case::chosen(old, p, params);
+    chosen.assert_legal();
+    let star = chosen.public.action.amount();
+    for amount in star.saturating_sub(window).max(1)..=star + window {
+        let action = chosen.public.action.with_amount(amount);
+        if LiquidationTerms::of(&action, p, params).is_err() {
+            continue;
+        }
+        let c = Case::new(old, action, p, params);
+        let native = c.native();
+        assert_eq!(
+            native.is_ok(),
+            amount == star,
+            "amount {amount} (rule: {star}): {native:?}"
+        );
+        assert_eq!(c.satisfied(), native.is_ok(), "circuit vs twin at {amount}");
+    }
+}
+
+#[test]
+fn the_reviewed_doge_long_has_exactly_one_legal_amount() {
+    // The outside review's case: 10,000 DOGE long with quote −903 USD at DOGE 0.10 USD.
+    // Version 1 accepted ten amounts from 333,333,400 to 333,333,490; here the per-unit
+    // gain is linear (no rounding inside d), so the inequality has one solution.
+    let params = params();
+    let p = prices(3_000, 57_000, 150, 10);
+    let mut positions = [0; MARKETS];
+    positions[3] = 10_000 * 1_000_000; // DOGE has 6 decimals
+    let old = account(-903, [0; TOKENS], positions);
+    assert_only_the_rule_amount(&old, &p, &params, 120);
+    // The rule amount is ceil(S/d), computed here from the definitions.
+    let w = params.weights();
+    let rules = LiquidationRules::from(&params);
+    let action = LiquidationAction::Close {
+        market: 3,
+        side: Side::Long,
+        amount: 1,
+    };
+    let d = ethnum::I256::from(p.markets[3]) * ethnum::I256::from(unit_gain(&action, &w, &rules));
+    let s = -old.health(&w, &p).target(TARGET) + ethnum::I256::from(ROUNDING_ALLOWANCE);
+    let star = (s + d - 1) / d;
+    assert_eq!(
+        Case::chosen(&old, &p, &params).public.action.amount(),
+        star.as_u64()
+    );
+}
+
+#[test]
+fn exhaustive_boundary_on_random_accounts() {
+    // Random breaching accounts (positions, deposits and borrows): around each chosen
+    // amount, ±6 units, only the chosen one is legal, and twin and circuit agree.
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let params = params();
+    let mut checked = 0;
+    for _ in 0..120 {
+        let (old, p) = breaching_account().new_tree(&mut runner).unwrap().current();
+        if choose_liquidation(&old, &params, &p).is_err() {
+            continue;
+        }
+        assert_only_the_rule_amount(&old, &p, &params, 6);
+        checked += 1;
+        if checked == 24 {
+            break;
+        }
+    }
+    assert!(
+        checked >= 20,
+        "only {checked} liquidatable accounts generated"
+    );
 }

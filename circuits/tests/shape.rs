@@ -66,21 +66,24 @@ fn margin_circuit_shape() {
 fn liquidation_circuit_shape() {
     let (constraints, instance, witnesses, hash) = shape(LiquidationCircuit::for_setup());
     println!("constraints={constraints} instance={instance} witnesses={witnesses} hash={hash}");
-    // Clause by clause (docs/STATEMENT.md): old slots 1,088; flags 2; old commitment
-    // 460; breach with size bounds 410; action 129; new quote 68; deficit 7; close
-    // factor 372; minimality 350; ratio improvement 238; fresh blinding 1; new
-    // commitment 460.
-    let expected = 1_088 + 2 + 460 + 410 + 129 + 68 + 7 + 372 + 350 + 238 + 1 + 460;
+    // Clause by clause (docs/STATEMENT.md, "Liquidation v2: constraint budget"):
+    // old slots 1,088 + restores hint 1; public inputs and their unpacking 214;
+    // old commitment 460; margin status (health 48, R+K range 108, breach 128) 284;
+    // target health 2; action 133; terms (V 63, P 43, Q 1) 107; new quote 70;
+    // deficit 23; close factor 373; per-unit progress 98; minimality 364;
+    // progress and ratio 255; nonce 65; fresh blinding 1; new commitment 460.
+    let expected =
+        1_088 + 1 + 214 + 460 + 284 + 2 + 133 + 107 + 70 + 23 + 373 + 98 + 364 + 255 + 65 + 1 + 460;
     assert_eq!(constraints, expected);
-    assert_eq!(constraints, 3_585);
+    assert_eq!(constraints, 3_998);
     assert_eq!(constraints, zkmargin_circuits::LIQUIDATION_CONSTRAINTS);
     assert_eq!(instance, 1 + LIQUIDATION_NUM_PUBLIC_INPUTS);
-    assert_eq!(instance, 72);
-    assert_eq!(witnesses, 3_569);
+    assert_eq!(instance, 50);
+    assert_eq!(witnesses, 3_977);
     // FFT domain 2^12.
     assert!(constraints + instance <= 1 << 12);
     assert_eq!(
         hash,
-        "d528d33ffd84acf3b0465d9b71e2a8f7fa7eebc1e53573b1100959d07fd1703f"
+        "3d76b271bc27769f1172235e3fe5e948979ac8bfd0ecfbcd110ab6355b1007f5"
     );
 }

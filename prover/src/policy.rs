@@ -1,10 +1,14 @@
 //! The prover's policy: which legal liquidation to take.
 //!
-//! The statement fixes, for each slot an action may act on, the amount the rules imply
-//! ([`zkmargin_circuits::legal_liquidations`]); it does not fix which slot. This is the
-//! venue's choice, and the one made here is: among the actions that return the account
-//! to health, the one with the smallest execution value; if none does, the one with the
-//! largest health gain (at its close-factor maximum, or a full close when exempt).
+//! The statement fixes, for each action an account allows (a close of a position, a
+//! seizure of a deposit, a repayment of a borrow), the amount the rules imply
+//! ([`zkmargin_circuits::legal_liquidations`]); it does not fix which action. This is
+//! the venue's choice, and the one made here is: among the actions that reach the
+//! target buffer, the one with the smallest execution value (the least the account pays
+//! penalty on); if none does, the one with the largest gain of `H(τ_target)` (at its
+//! close-factor maximum, or the whole slot when exempt). So a borrow that breaches an
+//! account is repaid — its liability weight frees the most health per unit — rather
+//! than collateral seized around it.
 
 use zkmargin_circuits::{
     legal_liquidations, Account, LegalLiquidation, LiquidationError, Prices, RiskParams,
@@ -31,11 +35,11 @@ pub fn choose_liquidation(
             Ok(c) => {
                 let better = match &best {
                     None => true,
-                    Some(b) => match (c.restores_health, b.restores_health) {
+                    Some(b) => match (c.restores_target, b.restores_target) {
                         (true, false) => true,
                         (false, true) => false,
                         (true, true) => c.terms.execution_value < b.terms.execution_value,
-                        (false, false) => c.terms.health_gain > b.terms.health_gain,
+                        (false, false) => c.health_gain > b.health_gain,
                     },
                 };
                 if better {

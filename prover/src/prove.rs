@@ -132,8 +132,9 @@ pub enum ProveError {
         /// The account id.
         account: u64,
     },
-    /// The account breaches but holds no position to close and no deposit to seize.
-    #[error("account {account} breaches its maintenance margin but has no open position to close and no deposit to seize: no liquidation action exists; the venue must recover the debt directly")]
+    /// The account breaches but holds no position to close, no deposit to seize and no
+    /// token borrow to repay (its loss is in its quote balance alone).
+    #[error("account {account} breaches its maintenance margin but has no open position to close, no deposit to seize and no token borrow to repay: no liquidation action exists; the venue must recover the debt directly")]
     NothingToActOn {
         /// The account id.
         account: u64,

@@ -68,7 +68,7 @@ pub const MARGIN: CircuitDef = CircuitDef {
 
 static MARGIN_SHAPE: OnceLock<Shape> = OnceLock::new();
 
-/// The liquidation circuit (`zkmargin.liquidation.v1`).
+/// The liquidation circuit (`zkmargin.liquidation.v2`).
 pub const LIQUIDATION: CircuitDef = CircuitDef {
     id: LIQUIDATION_CIRCUIT_ID,
     file_stem: "liquidation",

@@ -10,7 +10,7 @@ use std::{fs, sync::Arc, sync::OnceLock};
 use common::*;
 use zkmargin_circuits::{
     fr_to_hex, Account, Blinding, Commitment, LiquidationAction, LiquidationError, Side, Status,
-    PPM,
+    PPM, TOKENS,
 };
 use zkmargin_oracle::{development_committee, OracleConfig, OracleError, SignedReport};
 use zkmargin_prover::{
@@ -120,11 +120,11 @@ fn check_transition(old: &Account, proof: &LiquidationProof) {
     // restores health; with one, it is closed out (all zero) and trivially meets.
     if proof.chosen.deficit == 0 {
         assert_eq!(
-            proof.chosen.restores_health,
+            proof.chosen.restores_target,
             proof.health_after.at(PPM as u32) >= 0
         );
     } else {
-        assert!(!proof.chosen.restores_health);
+        assert!(!proof.chosen.restores_target);
         assert_eq!(proof.health_after.at(PPM as u32), 0);
     }
     let verified = verify(proof).unwrap();
@@ -142,19 +142,20 @@ fn check_transition(old: &Account, proof: &LiquidationProof) {
 }
 
 #[test]
-fn partial_close_restores_health_with_the_smallest_amount() {
+fn partial_close_restores_the_target_with_the_smallest_amount() {
     // BTC 56,150: E = 1,650, R = 1,684.50 USD, ratio 0.98 (normal breach).
     let (params, report, old) = (params(), report_with_btc(56_150), btc_long(-54_500));
     let proof = liquidate(&request(&old, &report, &params)).unwrap();
     check_transition(&old, &proof);
-    // SETTLEMENT.md's numbers: 3,072,129 sat, penalty 17.250005 USD split 8.625003 to
-    // the liquidator and 8.625002 to the fund; the rest of the position stays open.
+    // SETTLEMENT.md's numbers: 9,834,539 sat (the smallest close that restores the
+    // target buffer T(1.05) ≥ 0), penalty 55.220937 USD split 27.610469 to the
+    // liquidator and 27.610468 to the fund; the rest of the position stays open.
     assert_eq!(
         proof.chosen.action,
         LiquidationAction::Close {
             market: 0,
             side: Side::Long,
-            amount: 3_072_129
+            amount: 9_834_539
         }
     );
     let t = proof.chosen.terms;
@@ -165,12 +166,12 @@ fn partial_close_restores_health_with_the_smallest_amount() {
             t.liquidator_fee,
             t.insurance_fee
         ),
-        (1_725_000_433, 17_250_005, 8_625_003, 8_625_002)
+        (5_522_093_648, 55_220_937, 27_610_469, 27_610_468)
     );
     assert_eq!(proof.chosen.deficit, 0);
-    assert!(proof.chosen.restores_health);
-    assert_eq!(proof.new_account.positions[0], BTC - 3_072_129);
-    assert_eq!(proof.new_account.quote, -52_792_249_572);
+    assert!(proof.chosen.restores_target);
+    assert_eq!(proof.new_account.positions[0], BTC - 9_834_539);
+    assert_eq!(proof.new_account.quote, -49_033_127_289);
 
     // The venue's new state proves healthy with the margin prover.
     let meets = margin_prover()
@@ -198,7 +199,7 @@ fn deep_breach_closes_fully_and_reveals_the_deficit() {
     check_transition(&old, &proof);
     assert_eq!(proof.chosen.action.amount(), BTC as u64);
     assert_eq!(proof.chosen.deficit, 50 * USD);
-    assert!(!proof.chosen.restores_health);
+    assert!(!proof.chosen.restores_target);
     let new = &proof.new_account;
     assert_eq!(new.quote, 0, "the deficit zeroes the quote");
     assert!(new.tokens.iter().chain(&new.positions).all(|v| *v == 0));
@@ -264,17 +265,35 @@ fn refuses_a_healthy_account() {
 
 #[test]
 fn refuses_what_the_rules_do_not_allow() {
-    // An account that breaches only through a borrow, with nothing to close or seize.
+    // An account whose loss is in its quote balance alone: nothing to close, seize or
+    // repay.
     let (params, report) = (params(), report());
     let mut old = Account::empty(12, &mut rand::thread_rng());
-    old.tokens[1] = -1_000_000; // 0.01 BTC borrowed
-    old.quote = 100 * USD as i64;
+    old.quote = -100 * USD as i64;
     let e = liquidate(&request(&old, &report, &params)).unwrap_err();
     assert!(
         matches!(e, ProveError::NothingToActOn { account: 12 }),
         "{e}"
     );
-    assert!(e.to_string().contains("no open position to close"), "{e}");
+    assert!(e.to_string().contains("no token borrow to repay"), "{e}");
+
+    // A borrow with nothing to close or seize was refused in v1; v2 repays it. Here the
+    // whole 0.01 BTC (570 USD + 1 % penalty) exceeds the 100 USD quote: the borrow is
+    // repaid in full and the rest is the deficit.
+    let mut old = Account::empty(14, &mut rand::thread_rng());
+    old.tokens[1] = -1_000_000; // 0.01 BTC borrowed
+    old.quote = 100 * USD as i64;
+    let proof = liquidate(&request(&old, &report, &params)).unwrap();
+    assert_eq!(
+        proof.public.action,
+        LiquidationAction::Repay {
+            token: 1,
+            amount: 1_000_000
+        }
+    );
+    assert_eq!(proof.public.deficit, 475_700_000); // 570 + 5.70 − 100 USD
+    assert_eq!(proof.new_account.tokens, [0; TOKENS]);
+    assert_eq!(proof.new_account.quote, 0);
 
     // A breaching account whose only candidate is a seizure that lowers equity: SOL
     // at weight 0.70 is worth more to the account than the penalty-discounted price.
@@ -468,7 +487,7 @@ fn a_keys_directory_without_the_liquidation_circuit_says_how_to_fix_it() {
     let e = LiquidationProver::load(dir.path(), &mut |_| {}).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("zkmargin.liquidation.v1") && msg.contains("zkmargin setup"),
+        msg.contains("zkmargin.liquidation.v2") && msg.contains("zkmargin setup"),
         "{msg}"
     );
     // The margin prover is unaffected.

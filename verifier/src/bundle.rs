@@ -53,7 +53,7 @@ pub enum Statement {
     #[serde(rename = "zkmargin.margin.v1")]
     Margin(MarginStatement),
     /// The liquidation transition statement.
-    #[serde(rename = "zkmargin.liquidation.v1")]
+    #[serde(rename = "zkmargin.liquidation.v2")]
     Liquidation(Box<LiquidationStatement>),
 }
 
@@ -142,6 +142,14 @@ pub enum BundleError {
     /// A bundle of a format version this build does not read.
     #[error("bundle version {0} is not supported (this verifier reads version {BUNDLE_VERSION})")]
     UnsupportedVersion(u64),
+    /// A statement of an earlier version of a circuit this build verifies in a newer one.
+    #[error("circuit {found:?} is an earlier statement version: this verifier verifies {current}; prove the statement again with the current keys")]
+    RetiredCircuit {
+        /// The circuit id in the bundle.
+        found: String,
+        /// The version this build verifies.
+        current: &'static str,
+    },
     /// A statement of a circuit this build does not verify.
     #[error("circuit {0:?} is not supported (this verifier verifies {circuits})", circuits = SUPPORTED_CIRCUITS.join(", "))]
     UnsupportedCircuit(String),
@@ -153,7 +161,9 @@ impl BundleError {
         match self {
             BundleError::Json(_) => "invalid_json",
             BundleError::Shape { .. } => "invalid_bundle",
-            BundleError::UnsupportedVersion(_) => "unsupported_version",
+            BundleError::UnsupportedVersion(_) | BundleError::RetiredCircuit { .. } => {
+                "unsupported_version"
+            }
             BundleError::UnsupportedCircuit(_) => "unsupported_circuit",
         }
     }
@@ -190,6 +200,12 @@ impl ProofBundle {
             .and_then(|s| s.get("circuit"))
             .and_then(serde_json::Value::as_str)
         {
+            if zkmargin_circuits::RETIRED_LIQUIDATION_CIRCUIT_IDS.contains(&circuit) {
+                return Err(BundleError::RetiredCircuit {
+                    found: circuit.to_owned(),
+                    current: zkmargin_circuits::LIQUIDATION_CIRCUIT_ID,
+                });
+            }
             if !SUPPORTED_CIRCUITS.contains(&circuit) {
                 return Err(BundleError::UnsupportedCircuit(circuit.to_owned()));
             }

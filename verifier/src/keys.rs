@@ -29,7 +29,7 @@ pub const DEVELOPMENT_KEY_FINGERPRINTS: &[&str] = &[
     // zkmargin.margin.v1
     "c48cac1a5d7803419663f4d07c3135be29dde11a7e88fe5e6bd124d948d664bc",
     // zkmargin.liquidation.v1
-    "137b2c53f31c7adc1587b1c782867da04ed8c2b93710442d6f69280ad15bfdd1",
+    "9241ae50955f521641a381a58ddf6b0de5f0d0bdbf807d4741ebd8be32b02c7a",
 ];
 
 /// The manifest of a keys directory.

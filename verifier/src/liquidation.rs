@@ -4,7 +4,7 @@
 //! The liquidation circuit proves the old state breaches at τ = 1 at the signed prices,
 //! so a verified liquidation is itself the verified breach that justifies it.
 
-use ark_bn254::G1Projective;
+use ark_bn254::{G1Affine, G1Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::PrimeField;
 use serde::Serialize;
@@ -17,7 +17,7 @@ use crate::{
     bundle::{LiquidationStatement, ProofBundle},
     error::VerifyError,
     pairing::groth16_check,
-    prepared::PreparedProof,
+    prepared::{LiquidationKey, PreparedProof},
     verifier::{Prechecked, Verifier},
 };
 
@@ -112,8 +112,10 @@ impl Verifier {
     /// Checks, cheapest first: the shared pre-checks of [`Verifier::precheck`] (format
     /// version and proof size; the statement is a liquidation; key fingerprint; risk
     /// parameters known; oracle signatures and freshness; prices for every feed); the action's terms recomputed from the action,
-    /// the signed prices and the parameters (and equal to the bundle's); proof points;
-    /// the pairing check over all 71 public inputs.
+    /// the signed prices and the parameters (and equal to the bundle's: the circuit
+    /// enforces value and penalty itself, the fee split is checked here); proof points;
+    /// the pairing check, with the 45 shared inputs folded once per (parameters, prices)
+    /// and only the 4 per-proof inputs multiplied per proof.
     ///
     /// # Errors
     /// The first failed check, as a [`VerifyError`].
@@ -151,14 +153,7 @@ impl Verifier {
             rules: LiquidationRules::from(params),
         };
         let proof = PreparedProof::decode(&proof)?;
-        let ic = &key.pvk.vk.gamma_abc_g1;
-        let scalars: Vec<_> = public
-            .to_field_elements()
-            .iter()
-            .map(|x| x.into_bigint())
-            .collect();
-        let vk_x = ic[0].into_group() + G1Projective::msm_bigint(&ic[1..], &scalars);
-        let vk_x = vk_x.into_affine();
+        let vk_x = self.liquidation_vk_x(key, &public, statement.risk_params_digest);
         if !groth16_check(&key.pvk, &key.lines, &proof.a, &proof.b, &proof.c, &vk_x) {
             return Err(VerifyError::InvalidProof);
         }
@@ -171,5 +166,42 @@ impl Verifier {
             oracle_config_digest: self.oracle_digest,
             key_fingerprint: key.fingerprint.clone(),
         })
+    }
+}
+
+impl Verifier {
+    /// `vk_x` of a liquidation statement: `IC_0` plus the shared inputs (prices, weights,
+    /// rules), folded once per (parameters, prices) and cached, plus the four per-proof
+    /// inputs (two commitments, two packed words) in one small MSM.
+    fn liquidation_vk_x(
+        &self,
+        key: &LiquidationKey,
+        public: &LiquidationPublic,
+        risk_params_digest: [u8; 32],
+    ) -> G1Affine {
+        let ic = &key.pvk.vk.gamma_abc_g1;
+        let shared = self.liquidation_fold_cache.get_or_insert_with(
+            (risk_params_digest, public.prices),
+            || {
+                let scalars: Vec<_> = LiquidationPublic::shared_field_elements(
+                    &public.prices,
+                    &public.weights,
+                    &public.rules,
+                )
+                .iter()
+                .map(|x| x.into_bigint())
+                .collect();
+                ic[0].into_group()
+                    + G1Projective::msm_bigint(&ic[1 + LiquidationPublic::PRICES..], &scalars)
+            },
+        );
+        let inputs = public.to_field_elements();
+        let per_proof: Vec<_> = inputs[..LiquidationPublic::PER_PROOF_INPUTS]
+            .iter()
+            .map(|x| x.into_bigint())
+            .collect();
+        (shared
+            + G1Projective::msm_bigint(&ic[1..1 + LiquidationPublic::PER_PROOF_INPUTS], &per_proof))
+        .into_affine()
     }
 }

@@ -93,7 +93,7 @@ struct CircuitFixture {
 /// (what the venue knows; the verifier and the ledger see only the bundle).
 #[derive(Clone)]
 pub struct ProvenLiquidation {
-    /// The transition bundle (`zkmargin.liquidation.v1`).
+    /// The transition bundle (`zkmargin.liquidation.v2`).
     pub bundle: ProofBundle,
     /// The breaching state inside the old commitment.
     pub old: Account,

@@ -67,6 +67,8 @@ pub struct Verifier {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) development_keys: bool,
     pub(crate) fold_cache: FoldCache,
+    /// Folds of the liquidation statement's shared inputs per (parameters, prices).
+    pub(crate) liquidation_fold_cache: FoldCache,
     report_cache: ReportCache,
 }
 
@@ -139,6 +141,7 @@ impl Verifier {
             clock: Arc::new(SystemClock),
             development_keys,
             fold_cache: FoldCache::new(),
+            liquidation_fold_cache: FoldCache::new(),
             report_cache: ReportCache::new(),
         })
     }
@@ -188,6 +191,7 @@ impl Verifier {
     /// verification pay the full cost (benchmarks of the cold path use it).
     pub fn clear_caches(&self) {
         self.fold_cache.clear();
+        self.liquidation_fold_cache.clear();
         self.report_cache.clear();
     }
 

@@ -132,7 +132,7 @@ fn a_valid_transition_verifies_and_carries_its_statement() {
         pool.fixture.liquidation_fingerprint()
     );
     // The policy's action for this account: the ETH deposit, the smallest execution
-    // value that restores health; the new state is healthy.
+    // value that restores the target buffer; the new state is healthy.
     assert!(matches!(
         t.statement().action,
         LiquidationAction::Seize { token: 0, .. }
@@ -303,6 +303,10 @@ fn every_altered_statement_field_fails_the_pairing_check() {
                         token: (token + 1) % 4,
                         amount,
                     },
+                    LiquidationAction::Repay { token, amount } => LiquidationAction::Repay {
+                        token: (token + 1) % 4,
+                        amount,
+                    },
                     LiquidationAction::Close {
                         market,
                         side,
@@ -380,7 +384,7 @@ fn forged_terms_are_rejected() {
         b
     };
     type Forgery<'a> = (&'a str, &'a dyn Fn(&mut LiquidationTerms));
-    let cases: [Forgery; 5] = [
+    let cases: [Forgery; 4] = [
         ("liquidator fee up, insurance fee down", &|t| {
             t.liquidator_fee += 1;
             t.insurance_fee -= 1;
@@ -388,7 +392,6 @@ fn forged_terms_are_rejected() {
         ("penalty", &|t| t.penalty += 1),
         ("execution value", &|t| t.execution_value -= 1),
         ("quote delta", &|t| t.quote_delta += 1),
-        ("health gain", &|t| t.health_gain += 1),
     ];
     for (name, f) in cases {
         assert_eq!(

@@ -4,14 +4,17 @@
 use ethnum::{I256, U256};
 
 use super::{
-    LiquidationAction, LiquidationError, LiquidationPublic, LiquidationTerms, EQUITY_BITS,
+    terms::{unit_gain, ROUNDING_ALLOWANCE},
+    LiquidationAction, LiquidationError, LiquidationPublic, LiquidationTerms, BREACH_BITS,
     REQUIREMENT_BITS,
 };
 use crate::{Account, Blinding, Health, PPM, PRICE_SCALE};
 
 /// The state after `action` with `terms` (nonce and blinding unchanged) and the deficit
-/// it leaves: when every token and position is zero afterwards and the quote balance
-/// is negative, the deficit is that debt and the new quote balance is zero.
+/// it leaves: the acted slot moves `Δ` toward zero, the quote moves by the quote
+/// delta; when every token and position is zero afterwards
+/// and the quote balance is negative, the deficit is that debt and the new quote
+/// balance is zero.
 ///
 /// # Errors
 /// [`LiquidationError::ExceedsBalance`] when the acted slot holds less than the
@@ -50,6 +53,29 @@ pub fn state_after(
     Ok((new, deficit))
 }
 
+/// The close-factor maximum of `action`'s slot for an account with `health` and
+/// `held` units in the action's direction: the whole slot when it is dust (worth less
+/// than the dust notional) or the account is in deep breach (`E < deep·R`), else
+/// `floor(close_factor·held / 10^6)`. Also returns whether the account is in deep
+/// breach.
+pub fn close_factor_max(
+    action: &LiquidationAction,
+    held: u64,
+    health: &Health,
+    public: &LiquidationPublic,
+) -> (u64, bool) {
+    let rules = &public.rules;
+    let notional = u128::from(held) * u128::from(action.price_in(&public.prices));
+    let dust = notional < u128::from(rules.dust_notional) * u128::from(PRICE_SCALE);
+    let deep = health.equity < I256::from(rules.deep_breach_ratio_ppm) * health.requirement;
+    let max = if dust || deep {
+        held
+    } else {
+        (u128::from(rules.close_factor_ppm) * u128::from(held) / u128::from(PPM)) as u64
+    };
+    (max, deep)
+}
+
 /// The native twin of the liquidation circuit: checks every clause for `old` and
 /// `public` and returns the new state. The circuit is satisfiable with witness
 /// (`old`, `new_blinding`) exactly when this returns `Ok(new)`,
@@ -67,31 +93,41 @@ pub fn apply_liquidation(
     let amount = action.amount();
     let health = old.health(&public.weights, &public.prices);
     check_size_bounds(&health)?;
-    let h = health.at(PPM as u32);
     // Margin status: the old state breaches at τ = 1.
-    if h >= 0 {
+    if health.at(PPM as u32) >= 0 {
         return Err(LiquidationError::NotInBreach);
     }
-    // Action: the new state, which also checks the acted slot holds the amount.
-    let (mut new, deficit) = state_after(old, action, terms)?;
-    let held = action.held_in(old) as u64; // ≥ amount ≥ 1, ≤ 2^63
-                                           // Close factor, unless the slot is dust or the account is in deep breach.
-    let notional = u128::from(held) * u128::from(action.price_in(&public.prices));
-    let dust = notional < u128::from(rules.dust_notional) * u128::from(PRICE_SCALE);
-    let deep = health.equity < I256::from(rules.deep_breach_ratio_ppm) * health.requirement;
-    let full = dust || deep;
-    let cap_scaled = u128::from(rules.close_factor_ppm) * u128::from(held);
-    let cap = (cap_scaled / u128::from(PPM)) as u64;
-    if !full && u128::from(amount) * u128::from(PPM) > cap_scaled {
-        return Err(LiquidationError::ExceedsCloseFactor { amount, max: cap });
+    // Terms: value and penalty are the ones the action implies.
+    let computed = LiquidationTerms::compute(action, &public.prices, rules.penalty_ppm, 0)?;
+    if computed.enforced() != terms.enforced() {
+        return Err(LiquidationError::TermsMismatch);
     }
-    // Minimality: the smallest amount that restores health, else the maximum allowed.
-    let restores = h + terms.health_gain >= 0;
-    if restores && h + terms.prev_health_gain >= 0 {
+    // Action: the new state (the acted slot holds Δ on the named side).
+    let (mut new, deficit) = state_after(old, action, terms)?;
+    // The slot holds ≥ amount ≥ 1 on the named side, at most 2^63.
+    let held = action.held_in(old) as u64;
+    // Close factor, unless the slot is dust or the account is in deep breach.
+    let (max, deep) = close_factor_max(action, held, &health, public);
+    if amount > max {
+        return Err(LiquidationError::ExceedsCloseFactor { amount, max });
+    }
+    // Progress per unit: every unit raises T(τ_target) by p_a·f > 0 before rounding.
+    let f = unit_gain(action, &public.weights, rules);
+    if f < 1 {
+        return Err(LiquidationError::DoesNotImprove {
+            action: action_name(action),
+            unit_gain: f,
+        });
+    }
+    // Minimality: with d = p_a·f and S = −T(τ_target) + rounding allowance, Δ is the
+    // smallest amount with Δ·d ≥ S — (Δ−1)·d < S — or, when none within the allowance
+    // restores, the maximum allowed.
+    let d = I256::from(action.price_in(&public.prices)) * I256::from(f);
+    let s = -health.target(rules.target_ppm) + I256::from(ROUNDING_ALLOWANCE);
+    if I256::from(amount - 1) * d >= s {
         return Err(LiquidationError::NotMinimal { amount });
     }
-    let max = if full { held } else { cap };
-    if !restores && amount != max {
+    if I256::from(amount) * d < s && amount != max {
         return Err(LiquidationError::NotMaximal { amount, max });
     }
     // Deficit: revealed exactly when everything is closed and the quote is negative.
@@ -101,16 +137,24 @@ pub fn apply_liquidation(
             actual: deficit,
         });
     }
-    // Health ratio strictly improves: E'·R > E·R' ⟺ dE·R + E·dR > 0 (closes; a seize
-    // raises equity at constant requirement, which its terms check). Waived in deep
-    // breach, where no close can lift a ratio below penalty/mmf, and on the deficit path.
-    if matches!(action, LiquidationAction::Close { .. }) && !deep && deficit == 0 {
-        let d = terms.equity_delta * health.requirement + health.equity * terms.requirement_delta;
-        if d <= 0 {
+    // Progress, exactly: a close strictly improves the health ratio, E'·R > E·R' ⟺
+    // dE·R + E·dR > 0 (waived in deep breach, where no close can lift a ratio below
+    // penalty/mmf); a token action strictly raises the equity. Waived on the deficit
+    // path.
+    if deficit == 0 && !(action.is_close() && deep) {
+        let after = new.health(&public.weights, &public.prices);
+        let de = after.equity - health.equity;
+        let improves = if action.is_close() {
+            let dr = health.requirement - after.requirement;
+            de * health.requirement + health.equity * dr > 0
+        } else {
+            de > 0
+        };
+        if !improves {
             return Err(LiquidationError::RatioNotImproved);
         }
     }
-    // Nonce + 1, fresh blinding.
+    // Nonce + 1 (within 64 bits), fresh blinding.
     new.nonce = old
         .nonce
         .checked_add(1)
@@ -122,20 +166,30 @@ pub fn apply_liquidation(
     Ok(new)
 }
 
-/// The circuit's size bounds on the old account: `|equity| < 2^EQUITY_BITS`,
-/// `requirement < 2^REQUIREMENT_BITS`.
+/// The action's kind, in words.
+pub(crate) fn action_name(action: &LiquidationAction) -> &'static str {
+    match action {
+        LiquidationAction::Close { .. } => "closing this position",
+        LiquidationAction::Seize { .. } => "seizing this deposit",
+        LiquidationAction::Repay { .. } => "repaying this borrow",
+    }
+}
+
+/// The circuit's size bounds on the old account: `requirement + haircut <
+/// 2^REQUIREMENT_BITS` and `H(1) ≥ −2^BREACH_BITS` (so `|equity| ≤ 2^BREACH_BITS`).
 ///
 /// # Errors
 /// [`LiquidationError::AccountTooLarge`].
 pub fn check_size_bounds(health: &Health) -> Result<(), LiquidationError> {
-    if health.equity.unsigned_abs() >= U256::ONE << EQUITY_BITS {
+    let requirements = health.requirement + health.haircut;
+    if requirements < 0 || requirements.unsigned_abs() >= U256::ONE << REQUIREMENT_BITS {
         return Err(LiquidationError::AccountTooLarge(
-            "|equity| ≥ 2^125 · 10^-21 quote units",
+            "requirement + token haircut ≥ 2^107 · 10^-15 quote units",
         ));
     }
-    if health.requirement.unsigned_abs() >= U256::ONE << REQUIREMENT_BITS {
+    if health.at(PPM as u32) < -(I256::ONE << BREACH_BITS) {
         return Err(LiquidationError::AccountTooLarge(
-            "requirement ≥ 2^106 · 10^-15 quote units",
+            "H(1) < −2^127 · 10^-21 quote units",
         ));
     }
     Ok(())

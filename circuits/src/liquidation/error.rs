@@ -8,7 +8,7 @@ pub enum LiquidationError {
     /// The action moves nothing.
     #[error("the liquidation amount must be at least 1")]
     ZeroAmount,
-    /// The action names a slot the risk parameters do not define.
+    /// The action names a slot the risk parameters do not define (or with no price).
     #[error("{kind} slot {slot} is not defined by the risk parameters")]
     UnknownSlot {
         /// `market` or `token`.
@@ -16,11 +16,15 @@ pub enum LiquidationError {
         /// The slot.
         slot: usize,
     },
-    /// Seizing this collateral would not raise the account's equity.
-    #[error("seizing token slot {token} lowers the account's equity (asset weight ≥ 1 − penalty): not a liquidation")]
-    SeizeDoesNotImprove {
-        /// The token slot.
-        token: usize,
+    /// The action does not raise `H(τ_target)` per unit: its penalty costs more than
+    /// it frees (a seized deposit weighted above `1 − penalty`, a repaid borrow weighted
+    /// below `1 + penalty`).
+    #[error("{action} does not improve the account's health (per unit it gains {unit_gain} ≤ 0): not a liquidation")]
+    DoesNotImprove {
+        /// The action, in words.
+        action: &'static str,
+        /// The per-unit factor `f` of the statement (ppm²).
+        unit_gain: i128,
     },
     /// The action's terms exceed what the circuit can represent.
     #[error("the liquidation is too large for the circuit: {0}")]
@@ -49,23 +53,29 @@ pub enum LiquidationError {
         /// The close-factor maximum.
         max: u64,
     },
-    /// A smaller amount already restores health (over-liquidation).
-    #[error("amount {amount} is more than needed: {} already restores health", amount - 1)]
+    /// A smaller amount already restores the target buffer (over-liquidation).
+    #[error("amount {amount} is more than needed: {} already restores the target buffer", amount - 1)]
     NotMinimal {
         /// The amount.
         amount: u64,
     },
-    /// The amount does not restore health yet is below the allowed maximum.
-    #[error("amount {amount} neither restores health nor reaches the allowed maximum {max}")]
+    /// The amount does not restore the target buffer yet is below the allowed maximum.
+    #[error(
+        "amount {amount} neither restores the target buffer nor reaches the allowed maximum {max}"
+    )]
     NotMaximal {
         /// The amount.
         amount: u64,
         /// The allowed maximum.
         max: u64,
     },
-    /// The health ratio equity/requirement does not strictly improve.
+    /// The health ratio (a close) or the equity (a token action) does not strictly
+    /// improve.
     #[error("the account's health ratio does not improve")]
     RatioNotImproved,
+    /// The public terms are not the ones the action implies at the public prices.
+    #[error("the terms are not the ones the action implies at these prices")]
+    TermsMismatch,
     /// The quote balance after the action does not fit 64 bits.
     #[error("the quote balance after the action overflows 64 bits")]
     QuoteOverflow,
@@ -74,7 +84,7 @@ pub enum LiquidationError {
     WrongDeficit {
         /// Deficit in the statement.
         claimed: u64,
-        /// Deficit the transition produces.
+        /// Deficit the liquidation produces.
         actual: u64,
     },
     /// The nonce cannot be incremented.

@@ -1,56 +1,66 @@
-//! The public terms of an action: execution value, penalty, fees and the exact changes
-//! of equity, requirement and health they imply.
+//! The public terms of an action — execution value, penalty, fees — and
+//! the per-unit health gain the minimality clause is written in.
+//!
+//! Rounding always goes against the liquidated account: what it sells is valued down,
+//! what it buys or owes is valued up. With `N = Δ·p_a` (price units, 10^-9 quote):
+//!
+//! | term | definition |
+//! |---|---|
+//! | execution value V | `floor(N / 10^9)` when the account sells (long close, seize); `ceil(N / 10^9)` when it buys (short close, repay) |
+//! | penalty P | `ceil(V·penalty / 10^6)` |
+//! | quote delta Q | `V − P` (sells), `−V − P` (buys) |
+//! | insurance fee | `floor(P·insurance_share / 10^6)`; the liquidator gets `P − insurance fee` |
 
-use ethnum::{I256, U256};
 use serde::{Deserialize, Serialize};
 
-use super::{LiquidationAction, LiquidationError, Side, EQUITY_BITS, GAIN_BITS, REQUIREMENT_BITS};
-use crate::{Prices, RiskParams, PPM, PRICE_SCALE};
+use super::{LiquidationAction, LiquidationError, LiquidationRules};
+use crate::{MarginWeights, Prices, RiskParams, MARKETS, PPM, PRICE_SCALE, TOKENS};
+
+/// `V < 2^VALUE_BITS` and `P < 2^VALUE_BITS` (quote units) for an action the circuit
+/// proves: they are 62-bit fields of the packed public input.
+pub const VALUE_BITS: u32 = 62;
+
+/// 10^21: quote atomic units → health units (10^-21 quote units).
+pub(crate) const QUOTE_SCALE: u128 = (PRICE_SCALE as u128) * (PPM as u128) * (PPM as u128);
 
 /// The public amounts of an action at given prices and parameters, all derived by
 /// [`LiquidationTerms::of`]; rounding always goes against the liquidated account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiquidationTerms {
-    /// Quote units the position or collateral is worth at the oracle price: floor for
-    /// what the account sells (long close, seize), ceil for what it buys (short close).
+    /// Quote units the moved position, deposit or repaid borrow is worth at the oracle
+    /// price: floor for what the account sells, ceil for what it buys or owes.
     pub execution_value: u64,
-    /// `ceil(execution_value · penalty_ppm / 1e6)`, paid by the account.
+    /// `ceil(execution_value · penalty_ppm / 1e6)`, paid by the account from its quote.
     pub penalty: u64,
+    /// Change of the quote balance.
+    pub quote_delta: i64,
     /// `floor(penalty · insurance_share_ppm / 1e6)`, credited to the insurance fund.
     pub insurance_fee: u64,
     /// `penalty − insurance_fee`, credited to the liquidator.
     pub liquidator_fee: u64,
-    /// Change of the quote balance: `+V − P` (long close, seize) or `−V − P` (short close).
-    pub quote_delta: i64,
-    /// Change of equity (10^-21 quote units), exact.
-    #[serde(with = "i256_string")]
-    pub equity_delta: I256,
-    /// Decrease of the maintenance requirement (10^-15 quote units), exact.
-    #[serde(with = "i256_string")]
-    pub requirement_delta: I256,
-    /// Change of `H(1)`: `equity_delta + 10^6 · requirement_delta`.
-    #[serde(with = "i256_string")]
-    pub health_gain: I256,
-    /// The same for `amount − 1` (0 when the amount is 1): the minimality witness.
-    #[serde(with = "i256_string")]
-    pub prev_health_gain: I256,
 }
 
 impl LiquidationTerms {
-    /// The terms of `action` at `prices` under `params`.
+    /// The terms of `action` at `prices` under `params`, after checking that the action
+    /// names slots the parameters define.
     ///
     /// # Errors
     /// [`LiquidationError::ZeroAmount`], [`LiquidationError::UnknownSlot`],
-    /// [`LiquidationError::SeizeDoesNotImprove`], [`LiquidationError::TooLarge`].
+    /// [`LiquidationError::TooLarge`].
     pub fn of(
         action: &LiquidationAction,
         prices: &Prices,
         params: &RiskParams,
     ) -> Result<Self, LiquidationError> {
-        if action.amount() == 0 {
-            return Err(LiquidationError::ZeroAmount);
-        }
+        let token_defined = |slot: usize| {
+            (slot < params.tokens.len())
+                .then_some(())
+                .ok_or(LiquidationError::UnknownSlot {
+                    kind: "token",
+                    slot,
+                })
+        };
         match *action {
             LiquidationAction::Close { market, .. } if market >= params.markets.len() => {
                 return Err(LiquidationError::UnknownSlot {
@@ -58,143 +68,135 @@ impl LiquidationTerms {
                     slot: market,
                 })
             }
-            LiquidationAction::Seize { token, .. } if token >= params.tokens.len() => {
-                return Err(LiquidationError::UnknownSlot {
-                    kind: "token",
-                    slot: token,
-                })
+            LiquidationAction::Seize { token, .. } | LiquidationAction::Repay { token, .. } => {
+                token_defined(token)?
             }
             _ => {}
         }
-        let now = raw_terms(action, prices, params, action.amount())?;
-        let prev = raw_terms(action, prices, params, action.amount() - 1)?;
-        let (equity_delta, requirement_delta) = (now.equity_delta, now.requirement_delta);
-        let (gain, prev_gain) = (now.health_gain(), prev.health_gain());
-        if let LiquidationAction::Seize { token, .. } = *action {
-            if equity_delta <= 0 {
-                return Err(LiquidationError::SeizeDoesNotImprove { token });
-            }
-        }
-        let penalty = now.penalty;
-        let insurance_fee = (u128::from(penalty)
-            * u128::from(params.liquidation.insurance_share_ppm)
-            / u128::from(PPM)) as u64;
-        let bound = |x: I256, bits: u32| x.unsigned_abs() < U256::ONE << bits;
-        if !bound(equity_delta, EQUITY_BITS) {
-            return Err(LiquidationError::TooLarge("equity change ≥ 2^125"));
-        }
-        if !(requirement_delta >= 0 && bound(requirement_delta, REQUIREMENT_BITS)) {
-            return Err(LiquidationError::TooLarge("requirement change ≥ 2^106"));
-        }
-        if !bound(gain, GAIN_BITS) || !bound(prev_gain, GAIN_BITS) {
-            return Err(LiquidationError::TooLarge("health change ≥ 2^126"));
-        }
-        Ok(Self {
-            execution_value: now.value,
-            penalty,
-            insurance_fee,
-            liquidator_fee: penalty - insurance_fee,
-            quote_delta: now.quote_delta,
-            equity_delta,
-            requirement_delta,
-            health_gain: gain,
-            prev_health_gain: prev_gain,
-        })
+        Self::compute(
+            action,
+            prices,
+            params.liquidation.penalty_ppm,
+            params.liquidation.insurance_share_ppm,
+        )
     }
-}
 
-/// The amounts of `action` with `amount` units, before bounds checks.
-struct RawTerms {
-    value: u64,
-    penalty: u64,
-    quote_delta: i64,
-    /// 10^-21 quote units.
-    equity_delta: I256,
-    /// 10^-15 quote units.
-    requirement_delta: I256,
-}
-
-impl RawTerms {
-    /// Change of H(1) = equity − 10^6·requirement.
-    fn health_gain(&self) -> I256 {
-        self.equity_delta + I256::from(PPM) * self.requirement_delta
-    }
-}
-
-fn raw_terms(
-    action: &LiquidationAction,
-    prices: &Prices,
-    params: &RiskParams,
-    amount: u64,
-) -> Result<RawTerms, LiquidationError> {
-    let (price, buys) = match *action {
-        LiquidationAction::Close { market, side, .. } => {
-            (prices.markets[market], side == Side::Short)
+    /// The terms from public data alone (the native twin's and the verifier's view):
+    /// the action, the prices, the penalty and the insurance share.
+    ///
+    /// # Errors
+    /// [`LiquidationError::ZeroAmount`], [`LiquidationError::UnknownSlot`] (a slot out
+    /// of range or without a price), [`LiquidationError::TooLarge`].
+    pub fn compute(
+        action: &LiquidationAction,
+        prices: &Prices,
+        penalty_ppm: u32,
+        insurance_share_ppm: u32,
+    ) -> Result<Self, LiquidationError> {
+        let amount = action.amount();
+        if amount == 0 {
+            return Err(LiquidationError::ZeroAmount);
         }
-        LiquidationAction::Seize { token, .. } => (prices.tokens[token], false),
-    };
-    // Price units (10^-9 quote units); < 2^128.
-    let notional = u128::from(amount) * u128::from(price);
-    let scale = u128::from(PRICE_SCALE);
-    let value = if buys {
-        notional.div_ceil(scale)
-    } else {
-        notional / scale
-    };
-    let value =
-        u64::try_from(value)
+        let (kind, max) = if action.is_close() {
+            ("market", MARKETS)
+        } else {
+            ("token", TOKENS)
+        };
+        let slot = action.slot() - if action.is_close() { TOKENS } else { 0 };
+        if slot >= max {
+            return Err(LiquidationError::UnknownSlot { kind, slot });
+        }
+        let price = action.price_in(prices);
+        if price == 0 {
+            return Err(LiquidationError::UnknownSlot { kind, slot });
+        }
+        // Price units (10^-9 quote units); < 2^128.
+        let notional = u128::from(amount) * u128::from(price);
+        let scale = u128::from(PRICE_SCALE);
+        let value = if action.buys() {
+            notional.div_ceil(scale)
+        } else {
+            notional / scale
+        };
+        let value = u64::try_from(value)
             .ok()
-            .filter(|v| *v < 1 << 62)
+            .filter(|v| *v < 1 << VALUE_BITS)
             .ok_or(LiquidationError::TooLarge(
                 "execution value ≥ 2^62 quote units",
             ))?;
-    let penalty = (u128::from(value) * u128::from(params.liquidation.penalty_ppm))
-        .div_ceil(u128::from(PPM)) as u64;
-    // value, penalty < 2^62 (penalty ≤ value): the sums below fit an i64.
-    let quote_delta = if buys {
-        -((value + penalty) as i64)
-    } else {
-        (value - penalty) as i64
-    };
-    let q = I256::from(quote_delta) * I256::from(QUOTE_SCALE);
-    let notional = I256::from(notional);
-    let (equity_delta, requirement_delta) = match *action {
-        LiquidationAction::Close { market, side, .. } => {
-            let position_change = if side == Side::Long {
-                -notional
-            } else {
-                notional
-            };
-            let mmf = I256::from(params.markets[market].maintenance_margin_ppm);
-            (q + position_change * I256::from(PPM * PPM), notional * mmf)
+        // penalty < 1e6 ppm (validated), so P ≤ V < 2^62.
+        let penalty = (u128::from(value) * u128::from(penalty_ppm)).div_ceil(u128::from(PPM));
+        let penalty = u64::try_from(penalty)
+            .ok()
+            .filter(|p| *p < 1 << VALUE_BITS)
+            .ok_or(LiquidationError::TooLarge("penalty ≥ 2^62 quote units"))?;
+        // value, penalty < 2^62: the sums below fit an i64.
+        let quote_delta = if action.buys() {
+            -((value + penalty) as i64)
+        } else {
+            (value - penalty) as i64
+        };
+        let insurance_fee =
+            (u128::from(penalty) * u128::from(insurance_share_ppm) / u128::from(PPM)) as u64;
+        Ok(Self {
+            execution_value: value,
+            penalty,
+            quote_delta,
+            insurance_fee: insurance_fee.min(penalty),
+            liquidator_fee: penalty - insurance_fee.min(penalty),
+        })
+    }
+
+    /// The part of the terms the circuit enforces (value, penalty and the quote delta
+    /// they imply); the fee split is settlement's arithmetic on the penalty.
+    pub fn enforced(&self) -> (u64, u64, i64) {
+        (self.execution_value, self.penalty, self.quote_delta)
+    }
+}
+
+/// The per-unit factor `f` of the minimality clause: one unit of the action raises the
+/// target health `T(τ_target)` ([`crate::Health::target`]) by exactly `p_a·f` (10^-21
+/// quote units) before rounding, where `p_a` is the acted slot's price and `τ` the
+/// target:
+///
+/// | action | f (ppm²) |
+/// |---|---|
+/// | close of market j | `τ·mmf_j − penalty·10^6` (the requirement freed, less the penalty) |
+/// | seize of deposit i | `10^6·(10^6 − penalty − w_asset_i) + (τ − 10^6)·(10^6 − w_asset_i)` |
+/// | repay of borrow i | `10^6·(w_liab_i − 10^6 − penalty) + (τ − 10^6)·(w_liab_i − 10^6)` |
+///
+/// (The second terms are the haircut the action removes, scaled as the target scales
+/// it.) An action with `f ≤ 0` never improves health: it is not a liquidation.
+pub fn unit_gain(
+    action: &LiquidationAction,
+    weights: &MarginWeights,
+    rules: &LiquidationRules,
+) -> i128 {
+    let ppm = i128::from(PPM);
+    let penalty = i128::from(rules.penalty_ppm);
+    let tau = i128::from(rules.target_ppm);
+    let token_weight = |w: &[u32; TOKENS], i: usize| w.get(i).map_or(0, |w| i128::from(*w));
+    match *action {
+        LiquidationAction::Close { market, .. } => {
+            let mmf = weights
+                .maintenance_ppm
+                .get(market)
+                .map_or(0, |m| i128::from(*m));
+            tau * mmf - penalty * ppm
         }
         LiquidationAction::Seize { token, .. } => {
-            let w = I256::from(params.tokens[token].asset_weight_ppm);
-            (q - notional * w * I256::from(PPM), I256::ZERO)
+            let w = token_weight(&weights.asset_weight_ppm, token);
+            ppm * (ppm - penalty - w) + (tau - ppm) * (ppm - w)
         }
-    };
-    Ok(RawTerms {
-        value,
-        penalty,
-        quote_delta,
-        equity_delta,
-        requirement_delta,
-    })
-}
-
-/// 10^21: quote atomic units → equity units.
-const QUOTE_SCALE: u128 = (PRICE_SCALE as u128) * (PPM as u128) * (PPM as u128);
-
-mod i256_string {
-    use ethnum::I256;
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(x: &I256, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&x.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<I256, D::Error> {
-        let s = String::deserialize(d)?;
-        I256::from_str_radix(&s, 10).map_err(D::Error::custom)
+        LiquidationAction::Repay { token, .. } => {
+            let w = token_weight(&weights.liability_weight_ppm, token);
+            ppm * (w - ppm - penalty) + (tau - ppm) * (w - ppm)
+        }
     }
 }
+
+/// The rounding allowance of the minimality clause (10^-21 quote units): rounding
+/// against the account loses less than 1 quote unit on the value and less than 2 on
+/// the penalty (whose base is the rounded value), so the action's real gain is more than
+/// `Δ·d − ROUNDING_ALLOWANCE`.
+pub const ROUNDING_ALLOWANCE: u128 = 3 * QUOTE_SCALE;

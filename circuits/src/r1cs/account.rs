@@ -84,6 +84,7 @@ impl AccountVar {
     ) -> Result<HealthVar, SynthesisError> {
         let ppm = Fr::from(PPM);
         let mut weighted_tokens = FpVar::zero();
+        let mut haircut = FpVar::zero();
         let mut token_values = Vec::with_capacity(TOKENS);
         let mut notionals = Vec::with_capacity(MARKETS);
         for (i, t) in self.tokens.iter().enumerate() {
@@ -94,7 +95,10 @@ impl AccountVar {
             let weight = &weights.liability[i]
                 + FpVar::from(t.is_nonnegative.clone())
                     * (&weights.asset[i] - &weights.liability[i]);
-            weighted_tokens += value * weight;
+            let weighted = value.clone() * weight;
+            // K = Σ t·p·10^6 − t·p·w: linear in the products already made.
+            haircut += value * ppm - &weighted;
+            weighted_tokens += weighted;
         }
         let mut notional = FpVar::zero();
         let mut requirement = FpVar::zero();
@@ -112,6 +116,7 @@ impl AccountVar {
         Ok(HealthVar {
             equity,
             requirement,
+            haircut,
             token_values,
             notionals,
         })
@@ -124,6 +129,8 @@ pub struct HealthVar {
     pub equity: FpVar<Fr>,
     /// Maintenance requirement before τ, 10^-15 quote atomic units.
     pub requirement: FpVar<Fr>,
+    /// The tokens' haircut `Σ t·p·(10^6 − w)` (no constraint: linear in the products).
+    pub haircut: FpVar<Fr>,
     /// `t_i·p_i` per token slot (price units).
     pub token_values: Vec<FpVar<Fr>>,
     /// `n_j·p_j` per market slot (price units).

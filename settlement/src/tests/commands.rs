@@ -149,14 +149,14 @@ async fn every_command_runs_on_a_fresh_ledger() {
     })
     .await
     .unwrap();
-    assert_eq!(out, "liquidator 9: credit 8.625003 USD");
+    assert_eq!(out, "liquidator 9: credit 27.610469 USD");
     let out = exec(Cmd::Show {
         db: url.into(),
         target: ShowTarget::Liquidation(digest.clone()),
     })
     .await
     .unwrap();
-    assert!(out.contains("penalty     17.250005 USD"), "{out}");
+    assert!(out.contains("penalty     55.220937 USD"), "{out}");
     assert!(
         out.contains(&format!("key         {KEY_FINGERPRINT}"))
             && out.contains(&format!(
@@ -172,7 +172,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
     .await
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["terms"]["liquidator_fee"].as_u64(), Some(8_625_003));
+    assert_eq!(v["terms"]["liquidator_fee"].as_u64(), Some(27_610_469));
     assert_eq!(v["action"]["kind"].as_str(), Some("close"));
     assert_eq!(v["key_fingerprint"].as_str(), Some(KEY_FINGERPRINT));
     assert_eq!(
@@ -194,7 +194,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
         "{out}"
     );
     assert!(
-        lines[1].contains("liquidation_applied") && lines[1].contains("amount=+17.250005 USD"),
+        lines[1].contains("liquidation_applied") && lines[1].contains("amount=+55.220937 USD"),
         "{out}"
     );
     let out = exec_json(Cmd::Events {
@@ -212,10 +212,10 @@ async fn every_command_runs_on_a_fresh_ledger() {
         out.starts_with("ledger consistent: 6 events replayed, 1 accounts, 1 liquidations"),
         "{out}"
     );
-    assert!(out.contains("insurance fund 108.625002 USD"), "{out}");
+    assert!(out.contains("insurance fund 127.610468 USD"), "{out}");
     let out = exec_json(Cmd::Check { db: url.into() }).await.unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["fund_balance"].as_u64(), Some(108_625_002));
+    assert_eq!(v["fund_balance"].as_u64(), Some(127_610_468));
 
     // A corrupt statement digest of multi-byte characters is printed, not a panic
     // (the line shortens it by characters, not bytes).

@@ -147,7 +147,7 @@ async fn crash_at(db: &TestDb, point: FaultPoint) {
             .expect("committed liquidation");
         assert_eq!(
             (l.fund_paid, l.socialized),
-            (383_625_002, 450 * USD as u64 - 383_625_002)
+            (402_610_468, 450 * USD as u64 - 402_610_468)
         );
         assert_eq!(
             restarted.account(2).await.unwrap().unwrap().commitment,
@@ -169,10 +169,10 @@ async fn crash_at(db: &TestDb, point: FaultPoint) {
 
         // The retry applies exactly once.
         let applied = restarted.apply_record(&victim_record).await.unwrap();
-        // Fund: 100 + 8.625002 (earlier fee) + 275 (this fee) − paid; 450 deficit.
+        // Fund: 100 + 27.610468 (earlier fee) + 275 (this fee) − paid; 450 deficit.
         assert_eq!(applied.deficit, 450 * USD as u64);
-        assert_eq!(applied.fund_paid, 383_625_002);
-        assert_eq!(applied.socialized, 450 * USD as u64 - 383_625_002);
+        assert_eq!(applied.fund_paid, 402_610_468);
+        assert_eq!(applied.socialized, 450 * USD as u64 - 402_610_468);
         assert_eq!(applied.fund_balance, 0);
         let err = restarted.apply_record(&victim_record).await.unwrap_err();
         assert!(matches!(err, SettleError::Replay { .. }), "{err}");

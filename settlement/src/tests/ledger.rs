@@ -121,8 +121,8 @@ async fn opening_and_reading_do_not_wait_for_a_writer(db: &TestDb) {
         .unwrap()
         .is_some());
     assert_eq!(reader.events(0, 100).await.unwrap().len(), 4);
-    assert_eq!(reader.credits(9).await.unwrap(), 8_625_003);
-    assert_eq!(reader.insurance_fund().await.unwrap(), 8_625_002);
+    assert_eq!(reader.credits(9).await.unwrap(), 27_610_469);
+    assert_eq!(reader.insurance_fund().await.unwrap(), 27_610_468);
     assert_eq!(reader.check_invariants().await.unwrap().liquidations, 1);
     reader.close().await;
 

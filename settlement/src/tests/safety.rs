@@ -35,8 +35,8 @@ async fn apply_moves_the_account_and_credits_both_fees(db: &TestDb) {
 
     assert_eq!(applied.account_id, 7);
     assert_eq!(applied.account_nonce, 1);
-    assert_eq!(applied.liquidator_fee, 8_625_003);
-    assert_eq!(applied.insurance_fee, 8_625_002);
+    assert_eq!(applied.liquidator_fee, 27_610_469);
+    assert_eq!(applied.insurance_fee, 27_610_468);
     assert_eq!(
         (applied.deficit, applied.fund_paid, applied.socialized),
         (0, 0, 0)
@@ -50,8 +50,8 @@ async fn apply_moves_the_account_and_credits_both_fees(db: &TestDb) {
         .await
         .unwrap()
         .is_none());
-    assert_eq!(ledger.credits(9).await.unwrap(), 8_625_003);
-    assert_eq!(ledger.insurance_fund().await.unwrap(), 8_625_002);
+    assert_eq!(ledger.credits(9).await.unwrap(), 27_610_469);
+    assert_eq!(ledger.insurance_fund().await.unwrap(), 27_610_468);
 
     let l = ledger
         .liquidation(&public.digest())
@@ -136,7 +136,11 @@ async fn the_same_statement_at_a_later_report_is_still_a_replay(db: &TestDb) {
     assert_eq!(resubmitted.statement_digest, public.digest());
     let err = ledger.apply_record(&resubmitted).await.unwrap_err();
     assert!(matches!(err, SettleError::Replay { .. }), "{err}");
-    assert_eq!(ledger.credits(9).await.unwrap(), 8_625_003, "credited once");
+    assert_eq!(
+        ledger.credits(9).await.unwrap(),
+        27_610_469,
+        "credited once"
+    );
     ledger.check_invariants().await.unwrap();
     ledger.close().await;
 }

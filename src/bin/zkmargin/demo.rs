@@ -31,6 +31,7 @@ use crate::{
     prove::{health_text, load_key, load_prover},
     setup::run_setup,
     ui::{self, Out},
+    units::format_amount,
 };
 
 /// Arguments of `zkmargin demo`.
@@ -55,7 +56,7 @@ const PRICES: [(&str, u64); 5] = [
     ("DOGE/USD", 100_000_000),
 ];
 
-const STEPS: usize = 15;
+const STEPS: usize = 19;
 
 struct Steps<'a> {
     out: &'a Out,
@@ -189,14 +190,17 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
     let t = Instant::now();
     let alice = alice_account();
     let bob = bob_account();
+    let carol = carol_account();
     write("alice.json", &AccountFile::new(alice.clone()), true)?;
     write("bob.json", &AccountFile::new(bob.clone()), true)?;
+    write("carol.json", &AccountFile::new(carol.clone()), true)?;
     steps.done(
         "accounts",
         format!(
-            "alice (diversified, healthy) {}, bob (10 ETH, -80,000 USD, 1 BTC-PERP long) {}",
+            "alice (diversified, healthy) {}, bob (10 ETH, -80,000 USD, 1 BTC-PERP long) {}, carol (10,000 USDC, 2.8 ETH borrowed) {}",
             ui::short(&Commitment::of(&alice).to_string()),
-            ui::short(&Commitment::of(&bob).to_string())
+            ui::short(&Commitment::of(&bob).to_string()),
+            ui::short(&Commitment::of(&carol).to_string())
         ),
         t.elapsed(),
     );
@@ -322,7 +326,7 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
             params: &params,
             report: &report,
             oracle,
-            accounts: [("alice", &alice), ("bob", &bob)],
+            accounts: [("alice", &alice), ("bob", &bob), ("carol", &carol)],
         },
         &write,
     )?;
@@ -333,11 +337,12 @@ pub fn run(args: DemoArgs, out: &Out) -> anyhow::Result<()> {
         "dir": args.dir,
         "steps": steps.log,
         "tampered_rejected": rejected.iter().map(|(w, c)| json!({"tamper": w, "code": c})).collect::<Vec<_>>(),
-        "liquidation": liquidation,
+        "liquidations": liquidation["liquidations"],
+        "replay": liquidation["replay"],
         "total_ms": ui::millis(total),
     }))?;
     out.line(format!(
-        "demo complete in {}: 3 proofs made and verified, {} tampered bundles rejected, bob liquidated and settled without the ledger seeing a balance, the replay refused (a development demo, not a production setup){}",
+        "demo complete in {}: 6 proofs made and verified, {} tampered bundles rejected, bob (a seizure) and carol (a repayment of her borrow) liquidated and settled without the ledger seeing a balance, the replay refused (a development demo, not a production setup){}",
         ui::duration(total),
         rejected.len(),
         match &args.dir {
@@ -357,8 +362,9 @@ struct Liquidation<'a> {
     params: &'a RiskParams,
     report: &'a SignedReport,
     oracle: OracleCheck<'a>,
-    /// The healthy and the breaching account, both registered on the ledger.
-    accounts: [(&'static str, &'a Account); 2],
+    /// The accounts registered on the ledger: the healthy one, then the two that
+    /// breach (a perpetual's loss, a token borrow), which are liquidated.
+    accounts: [(&'static str, &'a Account); 3],
 }
 
 /// The liquidator the demo credits.
@@ -366,8 +372,9 @@ const LIQUIDATOR: u64 = 7;
 /// The insurance fund's opening balance: 1,000 USD.
 const FUND: u64 = 1_000_000_000;
 
-/// Steps 10–15: ledger, liquidate bob, verify the transition, settle it, prove bob's
-/// new state, refuse the replay. Returns the JSON summary of the liquidation.
+/// Steps 10–19: the ledger; for bob and for carol: liquidate, verify the transition,
+/// settle it, prove the new state at the target buffer; then refuse bob's replay.
+/// Returns the JSON summary of the liquidations.
 fn liquidate_and_settle(
     steps: &mut Steps<'_>,
     l: &Liquidation<'_>,
@@ -413,22 +420,73 @@ fn liquidate_and_settle(
     steps.done(
         "ledger",
         format!(
-            "throwaway SQLite ledger {}: operator key set, alice and bob registered by commitment only, insurance fund capitalized with {}",
+            "throwaway SQLite ledger {}: operator key set, alice, bob and carol registered by commitment only, insurance fund capitalized with {}",
             db.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
             money(i128::from(FUND), Some(l.params))
         ),
         t.elapsed(),
     );
 
+    // 11–18. Liquidate bob (his perp's loss breaches; the rules seize part of his ETH)
+    // and carol (her borrow breaches; the rules repay part of it): the rules choose
+    // each action, the proof hides the balances.
+    let mut summaries = Vec::new();
+    let mut first_bundle = None;
+    for (name, account) in &l.accounts[1..] {
+        let (summary, bundle) = liquidate_one(steps, l, &settler, &runtime, name, account, write)?;
+        summaries.push(summary);
+        first_bundle.get_or_insert(bundle);
+    }
+    let bundle = first_bundle.context("the demo liquidates at least one account")?;
+
+    // 15. The same transition again: keyed on its statement, never applied twice.
+    let t = Instant::now();
+    let replay = runtime.block_on(async {
+        let replay = settler.settle(&bundle).await;
+        settler.ledger().close().await;
+        replay
+    });
+    let replay_code = match replay {
+        Ok(_) => bail!("the ledger applied the same transition twice: this is a bug"),
+        Err(SettleFailure::Apply {
+            error: e @ SettleError::Replay { .. },
+            ..
+        }) => e.code(),
+        Err(e) => bail!("demo ledger: the replay check failed ({}): {e}", e.code()),
+    };
+    steps.done(
+        "replay",
+        format!("settling the same transition again is refused ({replay_code}); the ledger is unchanged"),
+        t.elapsed(),
+    );
+
+    Ok(json!({
+        "liquidations": summaries,
+        "replay": replay_code,
+    }))
+}
+
+/// Steps 11–14 (and 15–18) for one breaching account: liquidate it, verify the
+/// transition from its file, settle it, and prove the new state at the liquidation
+/// target τ_target (T(τ) ≤ H(τ), so an account the liquidation restored to the target
+/// buffer meets its margin there). Returns the JSON summary and the transition bundle.
+fn liquidate_one(
+    steps: &mut Steps<'_>,
+    l: &Liquidation<'_>,
+    settler: &Settler,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    account: &Account,
+    write: &dyn Fn(&str, &dyn erased::Json, bool) -> anyhow::Result<PathBuf>,
+) -> anyhow::Result<(Value, ProofBundle)> {
     // 11. Liquidate bob: the rules choose the action, the proof hides his balances.
-    let (name, bob) = l.accounts[1];
     let request = LiquidationRequest {
-        account: bob,
+        account,
         params: l.params,
         report: l.report,
         liquidator: LIQUIDATOR,
         oracle: Some(l.oracle),
-        commitment: Some(Commitment::of(bob)),
+        commitment: Some(Commitment::of(account)),
     };
     let (proof, took) = ui::timed(format!("liquidating {name}"), || {
         l.prover.prove(&request, &mut OsRng)
@@ -520,12 +578,14 @@ fn liquidate_and_settle(
         }
     ));
 
-    // 14. Bob's new state: proven and verified against the ledger's new commitment.
+    // 14. The new state, proven at the target buffer and verified against the
+    // ledger's new commitment.
+    let target = l.params.liquidation.liquidation_target_ppm;
     let next = MarginRequest {
         account: &proof.new_account,
         params: l.params,
         report: l.report,
-        tau_ppm: DEFAULT_TAU_PPM,
+        tau_ppm: target,
         expect: None,
         commitment: Some(applied.new_commitment),
         oracle: Some(l.oracle),
@@ -549,8 +609,9 @@ fn liquidate_and_settle(
     steps.done(
         "prove",
         format!(
-            "{name}'s new state {status} its margin ({}, private), verified{}",
-            health_text(&next_proof.health, DEFAULT_TAU_PPM, l.params),
+            "{name}'s new state {status} its margin at τ = {} (the liquidation target; {}, private), verified{}",
+            format_amount(i128::from(target), 6),
+            health_text(&next_proof.health, target, l.params),
             if status == Status::Meets {
                 ""
             } else {
@@ -560,33 +621,16 @@ fn liquidate_and_settle(
         t.elapsed(),
     );
 
-    // 15. The same transition again: keyed on its statement, never applied twice.
-    let t = Instant::now();
-    let replay = runtime.block_on(async {
-        let replay = settler.settle(&bundle).await;
-        settler.ledger().close().await;
-        replay
-    });
-    let replay_code = match replay {
-        Ok(_) => bail!("the ledger applied the same transition twice: this is a bug"),
-        Err(SettleFailure::Apply {
-            error: e @ SettleError::Replay { .. },
-            ..
-        }) => e.code(),
-        Err(e) => bail!("demo ledger: the replay check failed ({}): {e}", e.code()),
-    };
-    steps.done(
-        "replay",
-        format!("settling the same transition again is refused ({replay_code}); the ledger is unchanged"),
-        t.elapsed(),
-    );
-
-    Ok(json!({
-        "transition": verified,
-        "applied": applied,
-        "new_state_status": status,
-        "replay": replay_code,
-    }))
+    Ok((
+        json!({
+            "account": name,
+            "transition": verified,
+            "applied": applied,
+            "new_state_status": status,
+            "new_state_tau_ppm": target,
+        }),
+        bundle,
+    ))
 }
 
 fn bundles_checked(log: &mut Vec<Value>, name: &str, status: Status, took: Duration) {
@@ -671,6 +715,16 @@ fn bob_account() -> Account {
     b.quote = -80_000_000_000; // -80,000 USD
     b.positions[0] = 100_000_000; // 1 BTC-PERP
     b
+}
+
+/// A lending account: 10,000 USDC deposited, 2.8 ETH borrowed against it. At ETH
+/// 2,900 its equity is 0.95 · 10,000 − 1.2 · 2.8 · 2,900 = −244 USD: the borrow is what
+/// breaches, so the rules repay part of it rather than sell the USDC.
+fn carol_account() -> Account {
+    let mut c = Account::empty(1003, &mut OsRng);
+    c.tokens[0] = -2_800_000_000; // −2.8 ETH (1e-9)
+    c.tokens[3] = 10_000_000_000; // 10,000 USDC (1e-6)
+    c
 }
 
 /// Writing any serializable value through `files::write_json` from one closure.

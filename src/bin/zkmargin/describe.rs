@@ -32,8 +32,8 @@ pub fn signed_money(units: i128, params: Option<&RiskParams>) -> String {
     }
 }
 
-/// `close 0.03072129 of the BTC-PERP long` / `seize 1.5 ETH`, or slot numbers when the
-/// parameters are unknown.
+/// `close 0.03072129 of the BTC-PERP long` / `seize 1.5 ETH` / `repay 2 ETH of the
+/// borrow (paid from quote)`, or slot numbers when the parameters are unknown.
 pub fn action(action: &LiquidationAction, params: Option<&RiskParams>) -> String {
     match *action {
         LiquidationAction::Close {
@@ -66,6 +66,19 @@ pub fn action(action: &LiquidationAction, params: Option<&RiskParams>) -> String
                 ),
                 None => format!(
                     "seize {} units of token slot {token}",
+                    crate::ui::thousands(u128::from(amount))
+                ),
+            }
+        }
+        LiquidationAction::Repay { token, amount } => {
+            match params.and_then(|p| p.tokens.get(token)) {
+                Some(t) => format!(
+                    "repay {} {} of the borrow (paid from quote)",
+                    format_amount(i128::from(amount), t.decimals),
+                    t.symbol
+                ),
+                None => format!(
+                    "repay {} units of the borrow in token slot {token} (paid from quote)",
                     crate::ui::thousands(u128::from(amount))
                 ),
             }

@@ -119,7 +119,7 @@ pub fn run(args: LiquidateArgs, out: &Out) -> anyhow::Result<()> {
         "action": p.action,
         "terms": p.terms,
         "deficit": p.deficit,
-        "restores_health": proven.chosen.restores_health,
+        "restores_target": proven.chosen.restores_target,
         "statement_digest": hex::encode(p.digest()),
         "key_fingerprint": proven.bundle.key_fingerprint,
         "development_keys": prover.key().development,
@@ -168,19 +168,32 @@ pub fn summary_lines(proven: &LiquidationProof, params: &RiskParams) -> Vec<Stri
         "health     {} → {}: {} (private: not in the bundle)",
         health_text(&proven.health_before, DEFAULT_TAU_PPM, params),
         health_text(&proven.health_after, DEFAULT_TAU_PPM, params),
-        health_verdict(proven)
+        health_verdict(proven, params)
     ));
     lines
 }
 
-fn health_verdict(proven: &LiquidationProof) -> &'static str {
+fn health_verdict(proven: &LiquidationProof, params: &RiskParams) -> String {
     let after: &Health = &proven.health_after;
+    let target = params.liquidation.liquidation_target_ppm;
+    let target_text = format!("τ = {}", crate::units::format_amount(i128::from(target), 6));
+    // Whether the action took everything the slot held (a dust or deep-breach
+    // exemption, or the whole position anyway) or stopped at the close factor.
+    let whole_slot = proven.public.action.held_in(&proven.new_account) == 0;
     if proven.public.deficit > 0 {
-        "closed out, the deficit left to the insurance fund"
-    } else if after.at(PPM as u32) >= 0 {
-        "restored"
+        "closed out, the deficit left to the insurance fund".to_owned()
+    } else if after.at(target) >= 0 {
+        format!("restored above the target buffer ({target_text})")
+    } else if whole_slot {
+        format!(
+            "{} (the whole slot was taken, below the target buffer {target_text}): liquidate the new state again",
+            if after.at(PPM as u32) >= 0 { "meets its maintenance margin" } else { "NOT restored yet" }
+        )
     } else {
-        "NOT restored yet (the close factor capped the action): liquidate the new state again"
+        format!(
+            "{} (the close factor capped the action, below the target buffer {target_text}): liquidate the new state again",
+            if after.at(PPM as u32) >= 0 { "meets its maintenance margin" } else { "NOT restored yet" }
+        )
     }
 }
 
