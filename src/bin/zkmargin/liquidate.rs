@@ -184,15 +184,19 @@ fn health_verdict(proven: &LiquidationProof, params: &RiskParams) -> String {
         "closed out, the deficit left to the insurance fund".to_owned()
     } else if after.at(target) >= 0 {
         format!("restored above the target buffer ({target_text})")
-    } else if whole_slot {
-        format!(
-            "{} (the whole slot was taken, below the target buffer {target_text}): liquidate the new state again",
-            if after.at(PPM as u32) >= 0 { "meets its maintenance margin" } else { "NOT restored yet" }
-        )
     } else {
+        let state = if after.at(PPM as u32) >= 0 {
+            "meets its maintenance margin"
+        } else {
+            "NOT restored yet"
+        };
+        let why = if whole_slot {
+            "the whole slot was taken"
+        } else {
+            "the close factor capped the action"
+        };
         format!(
-            "{} (the close factor capped the action, below the target buffer {target_text}): liquidate the new state again",
-            if after.at(PPM as u32) >= 0 { "meets its maintenance margin" } else { "NOT restored yet" }
+            "{state} ({why}, below the target buffer {target_text}): liquidate the new state again"
         )
     }
 }
