@@ -558,6 +558,29 @@ fn invalid_contents_and_arguments() {
         ],
     )
     .fails(1, &["--token BTC", "more than 8 decimals"]);
+    // A repeated asset is refused, not silently overwritten by the last one.
+    for (flag, first, second) in [
+        ("--token", "ETH=1", "ETH=2"),
+        ("--position", "BTC-PERP=1", "BTC-PERP=-1"),
+    ] {
+        zk(
+            d.path(),
+            &[
+                "account",
+                "new",
+                "--id",
+                "3",
+                "-o",
+                s(&out),
+                flag,
+                first,
+                flag,
+                second,
+            ],
+        )
+        .fails(1, &[flag, "given twice"]);
+        assert!(!out.exists());
+    }
     zk(d.path(), &["account", "new", "--id", "3", "-o", s(&out)]).ok();
     zk(d.path(), &["account", "new", "--id", "3", "-o", s(&out)])
         .fails(1, &["a.json", "already exists", "--force"]);
@@ -580,5 +603,68 @@ fn invalid_contents_and_arguments() {
         w.sign(&d.path().join("r.json"), &["ETH/USD"], &[]).code,
         2,
         "usage error"
+    );
+}
+
+/// `zkmargin … | head -1`: when the reader has gone, the command exits quietly with
+/// status 0 instead of panicking on the broken pipe. The pipe's read end is closed
+/// before the child starts, so every write fails: nothing depends on timing.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkmargin"))
+        .args(["inspect", "examples/account.json"])
+        .current_dir(root)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
+/// Read-only ledger commands never create a ledger: without `--db` in a directory that
+/// has none, or with a mistyped path, they say so and name `ledger init`.
+#[test]
+fn read_only_ledger_commands_never_create_a_ledger() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["ledger", "show"],
+        vec!["ledger", "events"],
+        vec!["ledger", "check"],
+    ] {
+        zk(d.path(), &args).fails(1, &["no ledger at zkmargin-ledger.db", "ledger init"]);
+    }
+    let typo = format!("sqlite://{}/mistyped.db?mode=rwc", d.path().display());
+    zk(d.path(), &["ledger", "check", "--db", &typo]).fails(1, &["mistyped.db", "ledger init"]);
+    assert_eq!(
+        fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "no file created"
+    );
+}
+
+/// `verify` without `--oracle` checks against the development committee; a report
+/// signed by the venue's own committee then fails on its first signer, and the message
+/// names the missing flag instead of suggesting to remove the signature.
+#[test]
+fn verify_without_oracle_names_the_flag() {
+    let w = world();
+    let d = tempfile::tempdir().unwrap();
+    let bundle = d.path().join("b.json");
+    w.prove(&w.healthy, &w.report, &bundle, &[]).ok();
+    zk(w.path(), &["verify", s(&bundle), "--keys", s(&w.keys)]).fails(
+        3,
+        &[
+            "oracle_unknown_signer",
+            "development committee was used",
+            "--oracle",
+        ],
     );
 }

@@ -101,6 +101,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
     match cmd {
         LedgerCommand::Init { db, operator } => {
             let key = OperatorKey::from_file(&operator)?;
+            // The one command that creates a ledger.
             let ledger = Ledger::open(&db).await?;
             ledger.init(&key).await?;
             let s = ledger.summary().await?;
@@ -121,7 +122,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
         } => {
             let key = OperatorKey::from_file(&operator)?;
             let c = parse_commitment("commitment", &commitment)?;
-            let ledger = Ledger::open(&db).await?;
+            let ledger = Ledger::open_existing(&db).await?;
             let a = ledger.register_account(&key, account, &c).await;
             ledger.close().await;
             let a = a?;
@@ -142,7 +143,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             let key = OperatorKey::from_file(&operator)?;
             let expected = parse_commitment("expected commitment", &expected)?;
             let new = parse_commitment("new commitment", &new)?;
-            let ledger = Ledger::open(&db).await?;
+            let ledger = Ledger::open_existing(&db).await?;
             let a = ledger
                 .replace_commitment(&key, account, &expected, &new)
                 .await;
@@ -153,7 +154,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             })
         }
         LedgerCommand::Show { db, target } => {
-            let ledger = Ledger::open(&db).await?;
+            let ledger = Ledger::open_existing(&db).await?;
             let text = show(&ledger, json, target).await;
             ledger.close().await;
             text
@@ -164,7 +165,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             amount,
         } => {
             let key = OperatorKey::from_file(&operator)?;
-            let ledger = Ledger::open(&db).await?;
+            let ledger = Ledger::open_existing(&db).await?;
             let balance = ledger.fund_deposit(&key, amount).await;
             ledger.close().await;
             let balance = balance?;
@@ -189,7 +190,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             )
         }
         LedgerCommand::Events { db, since, limit } => {
-            let ledger = Ledger::open(&db).await?;
+            let ledger = Ledger::open_existing(&db).await?;
             let events = ledger.events(since, limit).await;
             ledger.close().await;
             let events = events?;
@@ -202,7 +203,7 @@ pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> 
             })
         }
         LedgerCommand::Check { db } => {
-            let ledger = Ledger::open(&db).await?;
+            let ledger = Ledger::open_existing(&db).await?;
             let report = ledger.check_invariants().await;
             ledger.close().await;
             let r = report?;

@@ -10,6 +10,13 @@ pub enum SettleError {
     /// The database URL is neither `sqlite:…` nor `postgres://…`.
     #[error("unsupported database URL {0:?}: expected sqlite://PATH?mode=rwc or postgres://USER@HOST/DB")]
     InvalidUrl(String),
+    /// A command that needs an existing ledger found no SQLite file at its path (only
+    /// `ledger init` creates one).
+    #[error("no ledger at {path}: create one with `zkmargin ledger init --db URL`, or check --db for a typo (only `ledger init` creates a ledger)")]
+    NoLedger {
+        /// The SQLite file the URL names.
+        path: String,
+    },
     /// The database could not be opened or connected to.
     #[error("cannot open the {backend} ledger: {reason}")]
     Unavailable {
@@ -139,6 +146,7 @@ impl SettleError {
     pub fn code(&self) -> &'static str {
         match self {
             SettleError::InvalidUrl(_) => "invalid_database_url",
+            SettleError::NoLedger { .. } => "no_ledger",
             SettleError::Unavailable { .. } => "database_unavailable",
             SettleError::Database(_) => "database_error",
             SettleError::Busy => "ledger_busy",

@@ -175,6 +175,25 @@ impl Ledger {
         Self::open_with(url, LedgerOptions::default()).await
     }
 
+    /// [`Ledger::open`], but never creates a ledger: a SQLite URL must name an existing
+    /// file, whatever its `mode`. Every command but `ledger init` opens this way, so a
+    /// mistyped path is an error instead of a fresh, empty and "consistent" ledger.
+    ///
+    /// # Errors
+    /// [`SettleError::NoLedger`]; otherwise as [`Ledger::open`].
+    pub async fn open_existing(url: &str) -> Result<Self, SettleError> {
+        if Backend::of_url(url)? == Backend::Sqlite {
+            if let Some(path) = sqlite_file(url) {
+                if !std::path::Path::new(path).exists() {
+                    return Err(SettleError::NoLedger {
+                        path: path.to_owned(),
+                    });
+                }
+            }
+        }
+        Self::open(url).await
+    }
+
     /// [`Ledger::open`] with explicit options (e.g. a shorter write-lock wait).
     ///
     /// # Errors
@@ -654,4 +673,17 @@ pub(crate) fn liquidation_from_row(r: &AnyRow) -> Result<LiquidationRecord, Sett
         key_fingerprint: text(16)?,
         statement_digest: digest,
     })
+}
+
+/// The file a `sqlite:` URL names, or `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        None
+    } else {
+        Some(path)
+    }
 }

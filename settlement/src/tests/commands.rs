@@ -26,6 +26,62 @@ fn quote_units_are_grouped_and_signed() {
     assert_eq!(quote(7), "0.000007 USD");
 }
 
+/// Only `ledger init` creates a ledger: every other command on a SQLite path with no
+/// file (a typo, or no `--db` in the wrong directory) is `no_ledger`, and the file is
+/// still not there afterwards, even with `mode=rwc` in the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_init_creates_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mistyped.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let secret = dir.path().join("operator.secret");
+    std::fs::write(&secret, "4f1c0a9e2b7d4c36a8e5f0b1c2d3e4f5\n").unwrap();
+    let operator = secret.clone();
+    let commands = [
+        Cmd::Check { db: url.clone() },
+        Cmd::Show {
+            db: url.clone(),
+            target: ShowTarget::Summary,
+        },
+        Cmd::Events {
+            db: url.clone(),
+            since: 0,
+            limit: 10,
+        },
+        Cmd::Register {
+            db: url.clone(),
+            operator: operator.clone(),
+            account: 1,
+            commitment: Commitment::of(&btc_long(1, -1)).to_hex(),
+        },
+        Cmd::Fund {
+            db: url.clone(),
+            operator: operator.clone(),
+            amount: 1,
+        },
+    ];
+    for cmd in commands {
+        let e = exec(cmd).await.unwrap_err();
+        assert_eq!(e.code(), "no_ledger", "{e}");
+        assert!(
+            e.to_string().contains("mistyped.db") && e.to_string().contains("ledger init"),
+            "{e}"
+        );
+        assert!(!path.exists());
+    }
+    exec(Cmd::Init {
+        db: url.clone(),
+        operator,
+    })
+    .await
+    .unwrap();
+    assert!(path.exists());
+    assert!(exec(Cmd::Check { db: url })
+        .await
+        .unwrap()
+        .contains("ledger consistent"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_runs_on_a_fresh_ledger() {
     let db = TestDb::sqlite();

@@ -125,6 +125,8 @@ fn new(args: NewArgs, out: &Out) -> anyhow::Result<()> {
 
 /// Places each `--token`, `--quote` and `--position` in its slot.
 fn fill(account: &mut Account, params: &RiskParams, args: &NewArgs) -> anyhow::Result<()> {
+    once("--token", &args.tokens)?;
+    once("--position", &args.positions)?;
     for (symbol, amount) in &args.tokens {
         let Some(slot) = params.tokens.iter().position(|t| &t.symbol == symbol) else {
             bail!(
@@ -147,6 +149,17 @@ fn fill(account: &mut Account, params: &RiskParams, args: &NewArgs) -> anyhow::R
         };
         account.positions[slot] = parse_amount(size, params.markets[slot].size_decimals)
             .with_context(|| format!("--position {symbol}"))?;
+    }
+    Ok(())
+}
+
+/// A repeated `--token ETH=… --token ETH=…` is a mistake, not an update: refuse it
+/// rather than silently keep the last one.
+fn once(flag: &str, pairs: &[(String, String)]) -> anyhow::Result<()> {
+    for (i, (symbol, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(s, _)| s == symbol) {
+            bail!("{flag} {symbol} is given twice: give each asset once, with its whole balance");
+        }
     }
     Ok(())
 }

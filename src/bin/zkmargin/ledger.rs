@@ -271,7 +271,7 @@ pub fn run(cmd: LedgerCmd, out: &Out) -> anyhow::Result<()> {
                 .map_err(|e| SettleError::Runtime(e.to_string()))
                 .and_then(|rt| rt.block_on(commands::run(cmd.into_command(), out.json)))
                 .map_err(|e| anyhow::anyhow!("ledger {name} failed ({}): {e}", e.code()))?;
-            println!("{text}");
+            crate::ui::stdout_line(&text);
             Ok(())
         }
         LedgerCmd::Settle(args) => settle(args, out),
@@ -337,7 +337,7 @@ fn settle(args: SettleArgs, out: &Out) -> anyhow::Result<()> {
         .map_err(|e| SettleError::Runtime(e.to_string()))
         .and_then(|rt| {
             rt.block_on(async {
-                let settler = Settler::new(verifier, Ledger::open(&args.db.url).await?);
+                let settler = Settler::new(verifier, Ledger::open_existing(&args.db.url).await?);
                 let settled = settler.settle(&bundle).await;
                 settler.ledger().close().await;
                 Ok(settled)

@@ -23,16 +23,31 @@ impl Out {
     /// A line of human output on stdout (suppressed with `--json`).
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.json {
-            println!("{}", text.as_ref());
+            stdout_line(text.as_ref());
         }
     }
 
     /// The JSON document of a command on stdout (only with `--json`).
     pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+            stdout_line(&serde_json::to_string_pretty(value)?);
         }
         Ok(())
+    }
+}
+
+/// Writes one line to stdout. When the reader has gone (`zkmargin ledger events |
+/// head -1`), exits quietly with status 0, as Unix tools do, instead of `println!`'s
+/// panic; any other write error is one line on stderr and exit status 1.
+pub fn stdout_line(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
     }
 }
 

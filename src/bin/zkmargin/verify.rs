@@ -92,8 +92,16 @@ pub fn run(args: VerifyArgs, out: &Out) -> anyhow::Result<()> {
                 "error": { "code": e.code(), "message": e.to_string() },
             }))?;
             out.line(format!("INVALID: {}", args.bundle.display()));
+            // Without --oracle the committee is the development one: a report signed by
+            // any other committee fails on its first signer, and the fix is the flag,
+            // not the signature the generic message suggests removing.
+            let hint = if args.oracle.is_none() && e.code() == "oracle_unknown_signer" {
+                " (no --oracle was given, so the development committee was used: pass --oracle with the committee config that signed the report)"
+            } else {
+                ""
+            };
             Err(Rejected(format!(
-                "bundle {} rejected ({}): {e}",
+                "bundle {} rejected ({}): {e}{hint}",
                 args.bundle.display(),
                 e.code()
             ))
