@@ -808,6 +808,13 @@ fn a_ledger_on_production_trust_needs_no_flag() {
     assert_eq!(info["development_keys"], false);
     assert_eq!(info["oracle"]["development_committee"], false);
     assert_eq!(info["development_defaults"], json!([]));
+    // Relabelled fixture keys with no ceremony record: one party made them.
+    assert_eq!(info["keys_provenance"]["kind"], "single_party", "{info}");
+    assert!(
+        s.stderr().contains("keys=single-party setup"),
+        "{}",
+        s.stderr()
+    );
     let settlement = &info["settlement"];
     assert_eq!(settlement["configured"], true, "{info}");
     assert_eq!(settlement["development"], false, "{info}");

@@ -8,7 +8,7 @@ use std::{
 
 use axum::http::StatusCode;
 use zkmargin_settlement::{Ledger, Settler};
-use zkmargin_verifier::{TrustCheck, Verifier};
+use zkmargin_verifier::{keys::KeyProvenance, TrustCheck, Verifier};
 
 use crate::{
     dispatch::{Dispatcher, SubmitError},
@@ -51,7 +51,7 @@ impl Default for Limits {
 }
 
 /// What the service announces about its configuration in `/v1/info`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Provenance {
     /// True when the oracle committee is, or includes signers of, the public
     /// development committee.
@@ -62,6 +62,9 @@ pub struct Provenance {
     /// parameters); with a ledger, `/v1/info` reports them as the settlement's
     /// (`settlement.development`).
     pub trust: TrustCheck,
+    /// How the keys were made: development seed, single party or ceremony (with each
+    /// circuit's transcript digest and contribution count).
+    pub keys_provenance: KeyProvenance,
 }
 
 /// Shared state of the handlers.

@@ -158,6 +158,15 @@ pub enum KeyError {
         /// The decoder's message.
         reason: String,
     },
+    /// The ceremony record beside the manifest is unreadable, or does not describe
+    /// these keys.
+    #[error("{path} is not a valid ceremony record for these keys: {reason}; finalize the ceremony again (`zkmargin ceremony finalize`), or remove the file if these keys were not made by a ceremony")]
+    CeremonyRecord {
+        /// The record file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The key does not fit the circuit this build proves (different public inputs).
     #[error("{path} is a key for {found} public inputs, circuit {id} has {expected}: keys from another circuit version; run `zkmargin setup`")]
     Shape {
@@ -331,4 +340,266 @@ pub fn load_verifying_key(
             || DEVELOPMENT_KEY_FINGERPRINTS.contains(&fingerprint.as_str()),
         fingerprint,
     })
+}
+
+/// The ceremony record `zkmargin ceremony finalize` writes beside the manifest.
+pub const CEREMONY_FILE: &str = "ceremony.json";
+/// Format version of [`CeremonyRecord`].
+pub const CEREMONY_RECORD_VERSION: u32 = 1;
+
+/// What a keys directory made by a multi-party ceremony records about it
+/// (`ceremony.json`): per circuit, the phase-1 file and the phase-2 transcript, so
+/// every participant can check that their contribution is in the keys they use.
+///
+/// The record is a claim, not a proof: it names what to check. The assurance is
+/// `zkmargin ceremony verify` on the published transcript and ptau, which recomputes
+/// the keys' parameters and must report the same transcript digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyRecord {
+    /// [`CEREMONY_RECORD_VERSION`].
+    pub version: u32,
+    /// One transcript per circuit of the manifest.
+    pub circuits: Vec<CeremonyTranscript>,
+}
+
+/// One circuit's ceremony, as [`CeremonyRecord`] records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyTranscript {
+    /// The circuit id.
+    pub circuit_id: String,
+    /// SHA-256 of the verifying-key file the ceremony produced (the manifest's).
+    pub verifying_key_sha256: String,
+    /// Digest of the circuit's constraint system the ceremony was initialised for.
+    pub circuit_digest: String,
+    /// BLAKE2b-512 of the powers-of-tau file (compare with the published hash).
+    pub ptau_blake2b: String,
+    /// The ptau file's power (2^power points).
+    pub ptau_power: u32,
+    /// The final transcript hash: the last contribution's (the beacon's, if closed).
+    pub transcript_digest: String,
+    /// Participants who contributed (the beacon not counted).
+    pub contribution_count: usize,
+    /// Every participant's published contribution hash, in order.
+    pub contribution_hashes: Vec<String>,
+    /// The beacon value that closed the ceremony (hex), if any.
+    pub beacon_value: Option<String>,
+    /// The beacon's iterations, as a power of two.
+    pub beacon_iterations_exp: Option<u8>,
+}
+
+/// How a keys directory was made: what `zkmargin inspect`, `GET /v1/info` and the
+/// verifier's start-up line report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyProvenance {
+    /// From the public development seed: anyone can forge proofs.
+    DevelopmentSeed {
+        /// The seed (absent when only the fingerprint says development).
+        seed: Option<String>,
+    },
+    /// One process drew the setup secrets (`zkmargin setup --production`): whoever ran
+    /// it could forge proofs.
+    SingleParty,
+    /// A multi-party ceremony: safe if any one participant was honest.
+    Ceremony(CeremonyRecord),
+}
+
+impl KeyProvenance {
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        match self {
+            KeyProvenance::DevelopmentSeed { .. } => {
+                "development seed (public: anyone can forge proofs)".to_owned()
+            }
+            KeyProvenance::SingleParty => "single-party setup (`zkmargin setup --production`): whoever ran it could forge proofs".to_owned(),
+            KeyProvenance::Ceremony(record) => format!(
+                "ceremony: {}",
+                record
+                    .circuits
+                    .iter()
+                    .map(|t| format!(
+                        "{} ({} contributions, transcript {})",
+                        t.circuit_id, t.contribution_count, t.transcript_digest
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+impl Manifest {
+    /// How these keys were made: the development seed (the manifest says so, or a key
+    /// is one of the [`DEVELOPMENT_KEY_FINGERPRINTS`]), a ceremony (a valid
+    /// [`CEREMONY_FILE`] in `dir` that describes exactly these keys), or a single party.
+    ///
+    /// # Errors
+    /// [`KeyError::CeremonyRecord`] when `dir` holds a ceremony record that cannot be
+    /// read or names other keys.
+    pub fn provenance(&self, dir: &Path) -> Result<KeyProvenance, KeyError> {
+        let development_key = self
+            .circuits
+            .iter()
+            .any(|c| DEVELOPMENT_KEY_FINGERPRINTS.contains(&c.verifying_key.sha256.as_str()));
+        if self.development || development_key {
+            return Ok(KeyProvenance::DevelopmentSeed {
+                seed: self.seed.clone(),
+            });
+        }
+        let path = dir.join(CEREMONY_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(KeyProvenance::SingleParty)
+            }
+            Err(source) => return Err(KeyError::Read { path, source }),
+        };
+        let bad = |reason: String| KeyError::CeremonyRecord {
+            path: path.clone(),
+            reason,
+        };
+        let record: CeremonyRecord = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        if record.version != CEREMONY_RECORD_VERSION {
+            return Err(bad(format!(
+                "record version {}, this build reads version {CEREMONY_RECORD_VERSION}",
+                record.version
+            )));
+        }
+        if record.circuits.len() != self.circuits.len() {
+            return Err(bad(format!(
+                "{} transcripts for {} circuits",
+                record.circuits.len(),
+                self.circuits.len()
+            )));
+        }
+        for keys in &self.circuits {
+            let t = record
+                .circuits
+                .iter()
+                .find(|t| t.circuit_id == keys.id)
+                .ok_or_else(|| bad(format!("no transcript for circuit {}", keys.id)))?;
+            if t.verifying_key_sha256 != keys.verifying_key.sha256 {
+                return Err(bad(format!(
+                    "circuit {}: the ceremony made verifying key {}, the manifest lists {}",
+                    keys.id, t.verifying_key_sha256, keys.verifying_key.sha256
+                )));
+            }
+            if t.contribution_count == 0 || t.contribution_count != t.contribution_hashes.len() {
+                return Err(bad(format!(
+                    "circuit {}: {} contributions but {} contribution hashes",
+                    keys.id,
+                    t.contribution_count,
+                    t.contribution_hashes.len()
+                )));
+            }
+        }
+        Ok(KeyProvenance::Ceremony(record))
+    }
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::*;
+
+    fn manifest(development: bool, vk_sha256: &str) -> Manifest {
+        let file = |name: &str, sha256: &str| KeyFile {
+            file: name.to_owned(),
+            bytes: 1,
+            sha256: sha256.to_owned(),
+        };
+        Manifest {
+            version: MANIFEST_VERSION,
+            development,
+            notice: String::new(),
+            seed: development.then(|| "seed".to_owned()),
+            circuits: vec![CircuitKeys {
+                id: "zkmargin.margin.v1".to_owned(),
+                constraints: 1,
+                public_inputs: 1,
+                proving_key: file("margin.pk", "00"),
+                verifying_key: file("margin.vk", vk_sha256),
+            }],
+        }
+    }
+
+    fn record(vk_sha256: &str, count: usize) -> CeremonyRecord {
+        CeremonyRecord {
+            version: CEREMONY_RECORD_VERSION,
+            circuits: vec![CeremonyTranscript {
+                circuit_id: "zkmargin.margin.v1".to_owned(),
+                verifying_key_sha256: vk_sha256.to_owned(),
+                circuit_digest: "cd".to_owned(),
+                ptau_blake2b: "b2".to_owned(),
+                ptau_power: 12,
+                transcript_digest: "td".to_owned(),
+                contribution_count: count,
+                contribution_hashes: vec!["h".to_owned(); 3],
+                beacon_value: None,
+                beacon_iterations_exp: None,
+            }],
+        }
+    }
+
+    fn write(dir: &Path, record: &CeremonyRecord) {
+        std::fs::write(dir.join(CEREMONY_FILE), serde_json::to_vec(record).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn development_single_party_and_ceremony_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest(false, "aa");
+        assert_eq!(
+            m.provenance(dir.path()).unwrap(),
+            KeyProvenance::SingleParty
+        );
+        write(dir.path(), &record("aa", 3));
+        let p = m.provenance(dir.path()).unwrap();
+        assert_eq!(p, KeyProvenance::Ceremony(record("aa", 3)));
+        assert!(p
+            .summary()
+            .contains("zkmargin.margin.v1 (3 contributions, transcript td)"));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["kind"], "ceremony");
+        assert_eq!(json["circuits"][0]["contribution_count"], 3);
+
+        // Development keys stay development whatever lies beside them, including a
+        // development key relabelled as production.
+        assert!(matches!(
+            manifest(true, "aa").provenance(dir.path()).unwrap(),
+            KeyProvenance::DevelopmentSeed { seed: Some(_) }
+        ));
+        let relabelled = manifest(false, DEVELOPMENT_KEY_FINGERPRINTS[0]);
+        assert!(matches!(
+            relabelled.provenance(dir.path()).unwrap(),
+            KeyProvenance::DevelopmentSeed { seed: None }
+        ));
+    }
+
+    #[test]
+    fn a_record_of_other_keys_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest(false, "aa");
+        for (bad, needle) in [
+            (record("bb", 3), "the ceremony made verifying key bb"),
+            (record("aa", 2), "2 contributions but 3 contribution hashes"),
+            (
+                CeremonyRecord {
+                    version: 2,
+                    ..record("aa", 3)
+                },
+                "record version 2",
+            ),
+        ] {
+            write(dir.path(), &bad);
+            let e = m.provenance(dir.path()).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains("ceremony finalize"), "{e}");
+        }
+        std::fs::write(dir.path().join(CEREMONY_FILE), b"{\"version\": 1}").unwrap();
+        assert!(matches!(
+            m.provenance(dir.path()),
+            Err(KeyError::CeremonyRecord { .. })
+        ));
+    }
 }

@@ -64,6 +64,7 @@ pub(crate) async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
         "bundle_version": BUNDLE_VERSION,
         "circuits": circuits,
         "development_keys": v.development_keys(),
+        "keys_provenance": state.provenance.keys_provenance,
         "oracle": {
             "config_digest": hex::encode(v.oracle_config_digest()),
             "signers": oracle.signers.iter().map(ToString::to_string).collect::<Vec<_>>(),

@@ -21,8 +21,10 @@ use zkmargin_oracle::development_committee;
 use zkmargin_service::{AppState, Limits, Provenance};
 use zkmargin_settlement::Ledger;
 use zkmargin_verifier::{
-    config::DEFAULT_KEYS_DIR, Opened, ProofBundle, TrustCheck, Verdict, Verified,
-    VerifiedLiquidation, Verifier, VerifierConfig,
+    config::DEFAULT_KEYS_DIR,
+    keys::{KeyProvenance, Manifest},
+    Opened, ProofBundle, TrustCheck, Verdict, Verified, VerifiedLiquidation, Verifier,
+    VerifierConfig,
 };
 
 /// Verify zkmargin proof bundles: an HTTP service for liquidators, or files offline.
@@ -175,6 +177,8 @@ struct Loaded {
     verifier: Verifier,
     /// The development parts of the keys, committee and parameters.
     trust: TrustCheck,
+    /// How the keys were made (development seed, single party, ceremony).
+    keys: KeyProvenance,
     /// Settings that fell back to development defaults, in words (for /v1/info).
     notes: Vec<String>,
     /// Further warnings for stderr.
@@ -265,9 +269,14 @@ fn build_verifier(trust: &TrustArgs, at: Option<u64>) -> Result<Loaded> {
             keys_dir.display()
         ));
     }
+    // Said in the start-up line and /v1/info; single-party keys are a deployment's
+    // informed choice (`setup --production` warned when it made them), not a warning
+    // on every start.
+    let keys = Manifest::load(&keys_dir)?.provenance(&keys_dir)?;
     Ok(Loaded {
         verifier,
         trust: check,
+        keys,
         notes,
         warnings,
     })
@@ -297,6 +306,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     let Loaded {
         verifier,
         trust,
+        keys,
         notes,
         ..
     } = loaded;
@@ -353,6 +363,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             key = verifier.margin_key_fingerprint(),
             liquidation_key = verifier.liquidation_key_fingerprint().unwrap_or("none"),
             oracle = %hex::encode(verifier.oracle_config_digest()),
+            keys = %keys.summary(),
             workers = limits.workers,
             max_batch = limits.max_batch,
             max_body_bytes = limits.max_body_bytes,
@@ -365,6 +376,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
                 development_oracle: trust.development_oracle(),
                 development_defaults: notes,
                 trust,
+                keys_provenance: keys,
             },
             ledger,
         );

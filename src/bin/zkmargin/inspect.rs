@@ -394,10 +394,14 @@ fn bundle_tail(out: &Out, b: &ProofBundle) {
 }
 
 fn manifest(out: &Out, path: &Path, m: &Manifest) -> anyhow::Result<()> {
+    // The ceremony record, if any, sits beside the manifest.
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let provenance = m.provenance(dir)?;
     out.json(&json!({
         "kind": FileKind::KeyManifest.code(),
         "file": path,
         "manifest": m,
+        "provenance": provenance,
     }))?;
     header(out, path, FileKind::KeyManifest);
     out.line(format!(
@@ -408,6 +412,19 @@ fn manifest(out: &Out, path: &Path, m: &Manifest) -> anyhow::Result<()> {
             "production"
         }
     ));
+    out.line(format!("  made by     {}", provenance.summary()));
+    if let zkmargin_verifier::keys::KeyProvenance::Ceremony(record) = &provenance {
+        for t in &record.circuits {
+            out.line(format!(
+                "  transcript  {}: {} contributions, digest {}",
+                t.circuit_id, t.contribution_count, t.transcript_digest
+            ));
+            out.line(format!(
+                "    ptau blake2b {} (power {})",
+                t.ptau_blake2b, t.ptau_power
+            ));
+        }
+    }
     out.line(format!("  notice      {}", m.notice));
     if let Some(seed) = &m.seed {
         out.line(format!("  seed        {seed:?}"));

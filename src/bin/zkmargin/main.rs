@@ -17,6 +17,7 @@
 //! amounts beyond the ledger's range).
 
 mod account;
+mod ceremony;
 mod demo;
 mod describe;
 mod inspect;
@@ -63,6 +64,10 @@ enum Command {
     /// Development oracle committee: generate signer keys, sign price reports.
     #[command(subcommand)]
     Oracle(oracle::OracleCommand),
+    /// Trusted setup without a trusted party: import powers of tau, run a multi-party
+    /// phase 2 per circuit, finalize it into a keys directory.
+    #[command(subcommand)]
+    Ceremony(ceremony::CeremonyCommand),
     /// Prove an account's margin status at signed prices; write a proof bundle.
     ///
     /// The status (meets or breaches at threshold τ) is computed from the account and
@@ -199,6 +204,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::run(args, &out),
         Command::Account(cmd) => account::run(cmd, &out),
         Command::Oracle(cmd) => oracle::run(cmd, &out),
+        Command::Ceremony(cmd) => ceremony::run(cmd, &out),
         Command::Prove(args) => prove::run(args, &out),
         Command::Liquidate(args) => liquidate::run(args, &out),
         Command::Ledger(cmd) => ledger::run(cmd, &out),

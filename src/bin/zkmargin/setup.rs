@@ -40,10 +40,16 @@ pub fn run(args: SetupArgs, out: &Out) -> anyhow::Result<()> {
     let (manifest, timings) = run_setup(&args.keys, mode)?;
     if manifest.development {
         ui::development_keys_warning(&args.keys);
+    } else {
+        eprintln!("{SINGLE_PARTY_WARNING}");
     }
+    let provenance = manifest
+        .provenance(&args.keys)
+        .with_context(|| format!("the keys written to {}", args.keys.display()))?;
     out.json(&json!({
         "keys_dir": args.keys,
         "manifest": manifest,
+        "provenance": provenance,
         "setup_ms": timings.iter().map(|(id, d)| (id.to_string(), ui::millis(*d))).collect::<std::collections::BTreeMap<_, _>>(),
     }))?;
     out.line(format!(
@@ -56,12 +62,16 @@ pub fn run(args: SetupArgs, out: &Out) -> anyhow::Result<()> {
         args.keys.display()
     ));
     print_manifest(out, &manifest, &timings);
+    out.line(format!("provenance: {}", provenance.summary()));
     out.line(format!(
         "manifest: {}",
         args.keys.join(MANIFEST_FILE).display()
     ));
     Ok(())
 }
+
+/// What `setup --production` says on stderr: one process made the keys.
+pub const SINGLE_PARTY_WARNING: &str = "WARNING: single-party keys. This process drew the setup secrets (toxic waste) and nothing proves they were destroyed: whoever ran it, or could read this machine's memory, can forge proofs that verify against these keys. For keys no single party can forge with, run a ceremony (`zkmargin ceremony`, docs/CEREMONY.md).";
 
 /// Generates and writes every circuit's keys, with a spinner per circuit.
 pub fn run_setup(
@@ -79,6 +89,12 @@ pub fn run_setup(
     }
     let manifest = write_keys(dir, mode, &keys)
         .with_context(|| format!("cannot write keys to {}", dir.display()))?;
+    // A ceremony record left from earlier keys no longer describes these.
+    let record = dir.join(zkmargin_verifier::keys::CEREMONY_FILE);
+    if record.exists() {
+        std::fs::remove_file(&record)
+            .with_context(|| format!("cannot remove the stale {}", record.display()))?;
+    }
     Ok((manifest, timings))
 }
 
