@@ -86,14 +86,30 @@ impl Verifier {
     /// from the thread-local CSPRNG, seeded by the OS); if that fails, bisection finds
     /// exactly the proofs that fail alone and reports [`VerifyError::InvalidProof`]
     /// for each.
+    ///
+    /// The caller cannot choose the generator: a predictable one (any seeded
+    /// generator) would let a prover cancel two invalid proofs in the combination.
+    ///
+    /// ```compile_fail
+    /// use rand::SeedableRng;
+    /// fn predictable(v: &zkmargin_verifier::Verifier, bundles: &[zkmargin_verifier::ProofBundle]) {
+    ///     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    ///     let _ = v.verify_batch_with_rng(bundles, &mut rng); // private: does not compile
+    /// }
+    /// ```
     pub fn verify_batch(&self, bundles: &[ProofBundle]) -> Vec<Result<Verdict, VerifyError>> {
         self.verify_batch_with_rng(bundles, &mut rand::thread_rng())
     }
 
-    /// [`Verifier::verify_batch`] with the caller's CSPRNG for the combination's
-    /// scalars. The scalars must be unpredictable to whoever made the proofs: never
-    /// derive them from the proofs alone.
-    pub fn verify_batch_with_rng<R: Rng + CryptoRng>(
+    /// [`Verifier::verify_batch`] with a given CSPRNG for the combination's scalars.
+    ///
+    /// Crate-private on purpose: the scalars must be unpredictable to whoever made
+    /// the proofs, and a `CryptoRng` bound does not say that (a ChaCha seeded with a
+    /// known value is a `CryptoRng`, and with predictable scalars two invalid proofs can
+    /// be built to cancel in the combination, as an outside audit demonstrated). The
+    /// public entry point draws them from the OS-seeded thread-local CSPRNG; the tests
+    /// here pass seeded generators to make runs reproducible.
+    pub(crate) fn verify_batch_with_rng<R: Rng + CryptoRng>(
         &self,
         bundles: &[ProofBundle],
         rng: &mut R,

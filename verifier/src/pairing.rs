@@ -22,11 +22,19 @@
 //!
 //! `T` is computed with arkworks' line formulas in homogeneous coordinates
 //! (copied below, because arkworks' `G2HomProjective` has private fields; the tests
-//! hold the coefficients equal to `G2Prepared::from`). They are not complete: when a
-//! step meets `T = O` or `T = ±B`, which only a point of small order outside G2 can
-//! make happen, the result has `Z = 0`, and every later step keeps `Z = 0` (both
-//! formulas multiply `Z` by a factor). So the check requires `Z ≠ 0`: an exceptional
-//! step rejects, and without one every step is the true group operation.
+//! hold the coefficients equal to `G2Prepared::from`). They are not complete: a step
+//! that met `T = O` or `T = ±B` (or, in the two last additions, `T = ±ψ(B)`,
+//! `T = ±ψ²(B)`) would give `Z = 0`, and every later step would keep `Z = 0` (both
+//! formulas multiply `Z` by a factor). No point of the twist gets there: `T` runs
+//! through `[k]B` for the partial sums `k` of the loop, all far below `r`, so a
+//! point whose order has the factor `r` never meets one, and an outside audit modelled
+//! every prime factor of the cofactor (10069 is the smallest) and found no partial sum
+//! that an order made of them divides, or divides once shifted by one. The check
+//! still requires `Z ≠ 0`: the guard is sound and costs one comparison, but it is
+//! never triggered, so the argument that the formulas compute the true group
+//! operation is that computation, not the guard. The test
+//! `prepare_in_g2_matches_arkworks` holds the verdicts equal to arkworks' on points
+//! of every kind, those of order 10069 included.
 //!
 //! # The final exponentiation
 //!
@@ -184,8 +192,11 @@ pub(crate) struct NormalizedLines(Vec<(Fq2, Fq2)>);
 impl NormalizedLines {
     /// `q`'s lines divided by their `c0`. For a point of G2 (the key loader checks
     /// membership) no `c0` is zero: it is `−2YZ` after a doubling and `X − x_Q·Z`
-    /// after an addition, which vanish only at 2-torsion or `T = ±Q`. Were one zero
-    /// anyway, its line would be zeroed and every proof would fail: closed, not open.
+    /// after an addition, which vanish only at 2-torsion or `T = ±Q`, and neither
+    /// happens (module documentation). The `unwrap_or_default` is therefore never
+    /// taken; were it taken, the inverse would be 0 and the normalized line
+    /// `1 + 0·w³ + 0·w⁴` would be 1, not 0: that line would drop out of the product,
+    /// the key's pairing values would be wrong, and honest proofs would fail.
     pub(crate) fn new(q: &G2Prepared<Config>) -> Self {
         Self(
             q.ell_coeffs
@@ -255,7 +266,10 @@ pub(crate) fn miller_loop(
         .map(|(p, q)| (*p, q.ell_coeffs.iter()))
         .collect();
     // (x_P/y_P, 1/y_P) for each fixed pair's G1 point; a G1 point other than O has
-    // y ≠ 0 (BN254's G1 has odd prime order: no 2-torsion).
+    // y ≠ 0 (BN254's G1 has odd prime order: no 2-torsion), so the `?` that would drop
+    // a pair with y = 0 never drops one. Every point here (vk_x, a proof's C) is a
+    // decoded point on the curve, and every point on BN254's G1 curve is in G1
+    // (cofactor 1).
     let mut fixed: Vec<_> = fixed
         .iter()
         .filter(|(p, lines)| !p.is_zero() && !lines.0.is_empty())
@@ -451,8 +465,9 @@ mod tests {
     }
 
     /// The same lines as arkworks, and the same membership verdict as arkworks' check,
-    /// on points inside G2, random twist points, points of order 10069 (a factor of the
-    /// cofactor: the loop meets `T = O` and `T = ±B` with them), and sums of the two.
+    /// on points inside G2, random twist points, points of order 10069 (the smallest
+    /// prime factor of the cofactor, the likeliest to make a step exceptional; none
+    /// does, module documentation), and sums of the two.
     #[test]
     fn prepare_in_g2_matches_arkworks() {
         use num_bigint::BigUint;
