@@ -11,11 +11,14 @@ use crate::Fr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrHexError {
-    /// Not `0x` followed by exactly 64 hex digits.
-    #[error("expected 0x followed by 64 hex digits, got {0} characters")]
+    /// Not `0x` followed by exactly 64 characters.
+    #[error("expected 0x followed by 64 lowercase hex digits, got {0} characters")]
     Length(usize),
-    /// A character is not a hex digit.
-    #[error("not hex: {0}")]
+    /// No `0x` prefix.
+    #[error("expected 0x followed by 64 lowercase hex digits: the 0x prefix is missing")]
+    Prefix,
+    /// A character is not a lowercase hex digit.
+    #[error("not lowercase hex: {0}")]
     NotHex(String),
     /// The number is not below the BN254 scalar modulus.
     #[error("value is not below the BN254 scalar field modulus")]
@@ -27,16 +30,25 @@ pub fn fr_to_hex(x: &Fr) -> String {
     format!("0x{}", hex::encode(x.into_bigint().to_bytes_be()))
 }
 
-/// Parses `0x` + 64 big-endian hex digits (the `0x` is optional), rejecting values ≥ r.
+/// Parses the one encoding [`fr_to_hex`] writes: `0x` + 64 lowercase big-endian hex
+/// digits, below r. Every other spelling of the same number — no prefix, uppercase
+/// digits, `0X` — is refused, so a commitment compares equal as text wherever it
+/// appears (`crate::hex_text` says why).
 ///
 /// # Errors
-/// [`FrHexError`] when the text is not exactly 32 bytes of hex or not canonical.
+/// [`FrHexError`] when the text is not that encoding or the value is not canonical.
 pub fn fr_from_hex(s: &str) -> Result<Fr, FrHexError> {
-    let digits = s.strip_prefix("0x").unwrap_or(s);
-    if digits.len() != 64 {
-        return Err(FrHexError::Length(s.len()));
-    }
-    let bytes = hex::decode(digits).map_err(|e| FrHexError::NotHex(e.to_string()))?;
+    let Some(digits) = s.strip_prefix("0x") else {
+        return Err(if s.len() == 64 {
+            FrHexError::Prefix
+        } else {
+            FrHexError::Length(s.len())
+        });
+    };
+    let bytes: [u8; 32] = crate::hex_text::decode(digits).map_err(|e| match e {
+        crate::hex_text::HexTextError::Length { .. } => FrHexError::Length(s.len()),
+        other => FrHexError::NotHex(other.to_string()),
+    })?;
     let x = Fr::from_be_bytes_mod_order(&bytes);
     // Reducing mod r and re-encoding must give the same bytes: otherwise the input was ≥ r.
     if x.into_bigint().to_bytes_be() != bytes {
@@ -89,5 +101,16 @@ mod tests {
             fr_from_hex(&format!("0x{}", "zz".repeat(32))),
             Err(FrHexError::NotHex(_))
         ));
+        // One spelling: no uppercase digits, no missing or uppercase prefix.
+        let hex = fr_to_hex(&x);
+        let upper = format!("0x{}", hex[2..].to_ascii_uppercase());
+        assert_ne!(upper, hex, "the sample has letters");
+        let e = fr_from_hex(&upper).unwrap_err();
+        assert!(
+            matches!(&e, FrHexError::NotHex(m) if m.contains("lowercase")),
+            "{e}"
+        );
+        assert_eq!(fr_from_hex(&hex[2..]), Err(FrHexError::Prefix));
+        assert!(fr_from_hex(&format!("0X{}", &hex[2..])).is_err());
     }
 }

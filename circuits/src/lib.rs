@@ -22,6 +22,7 @@ mod account;
 pub mod commitment;
 mod fr_hex;
 mod health;
+pub mod hex_text;
 mod liquidation;
 mod params;
 mod prices;

@@ -37,8 +37,9 @@ pub enum KeyError {
         /// Number of characters found.
         actual: usize,
     },
-    /// The string contains a character that is not a hex digit.
-    #[error("{what} has {character:?} at position {position}, which is not a hex digit; use only 0-9 and a-f")]
+    /// The string contains a character that is not a lowercase hex digit (keys have
+    /// one spelling, as every hex string of zkmargin: `docs/FORMATS.md`).
+    #[error("{what} has {character:?} at position {position}, which is not a lowercase hex digit; use only 0-9 and a-f")]
     InvalidHex {
         /// What was being parsed ("signer id" or "signer key").
         what: &'static str,
@@ -61,7 +62,13 @@ pub enum KeyError {
     InvalidSecret,
 }
 
-/// Decodes exactly `N` bytes from bare hex (no `0x`, either case).
+/// A digit of the one hex spelling zkmargin reads and writes: `0-9`, `a-f` (the
+/// same rule as `zkmargin_circuits::hex_text`, which this crate does not depend on).
+fn is_lower_hex(c: char) -> bool {
+    matches!(c, '0'..='9' | 'a'..='f')
+}
+
+/// Decodes exactly `N` bytes from bare lowercase hex (no `0x`).
 fn decode_hex<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N], KeyError> {
     if s.starts_with("0x") || s.starts_with("0X") {
         return Err(KeyError::HexPrefix { what });
@@ -74,8 +81,7 @@ fn decode_hex<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N], Ke
             actual,
         });
     }
-    if let Some((position, character)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_hexdigit())
-    {
+    if let Some((position, character)) = s.chars().enumerate().find(|(_, c)| !is_lower_hex(*c)) {
         return Err(KeyError::InvalidHex {
             what,
             character,
@@ -282,9 +288,9 @@ pub(crate) fn parse_signature(s: &str) -> Result<Signature, String> {
             2 * SIGNATURE_BYTES
         ));
     }
-    if let Some((index, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_hexdigit()) {
+    if let Some((index, c)) = s.chars().enumerate().find(|(_, c)| !is_lower_hex(*c)) {
         return Err(format!(
-            "not valid hex ({c:?} at position {index}); use only the digits 0-9 and a-f"
+            "not lowercase hex ({c:?} at position {index}); use only the digits 0-9 and a-f"
         ));
     }
     let mut bytes = [0u8; SIGNATURE_BYTES];

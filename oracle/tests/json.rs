@@ -134,9 +134,11 @@ fn signer_id_parses_displays_and_round_trips() {
     let json = serde_json::to_string(&id).unwrap();
     assert_eq!(json, format!("\"{DEV_ID_0}\""));
     assert_eq!(serde_json::from_str::<SignerId>(&json).unwrap(), id);
-    // Upper-case hex names the same key and is written back in lower case.
-    let upper: SignerId = DEV_ID_0.to_uppercase().parse().unwrap();
-    assert_eq!(upper, id);
+    // One spelling per key: upper-case hex is refused (docs/FORMATS.md), naming the
+    // first upper-case digit.
+    let upper = DEV_ID_0.to_uppercase();
+    let e = upper.parse::<SignerId>().unwrap_err();
+    assert!(e.to_string().contains("not a lowercase hex digit"), "{e}");
 }
 
 #[test]

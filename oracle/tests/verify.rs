@@ -201,7 +201,17 @@ fn malformed_reason(signature: &str) -> String {
 #[test]
 fn garbage_hex_signature_is_malformed() {
     let reason = malformed_reason(&"zz".repeat(64));
-    assert!(reason.contains("not valid hex"), "{reason}");
+    assert!(reason.contains("not lowercase hex"), "{reason}");
+}
+
+#[test]
+fn uppercase_hex_signature_is_malformed() {
+    // One spelling per signature, as for every hex string (docs/FORMATS.md).
+    let reason = malformed_reason(&"AB".repeat(64));
+    assert!(
+        reason.contains("not lowercase hex ('A' at position 0)"),
+        "{reason}"
+    );
 }
 
 #[test]

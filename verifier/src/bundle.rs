@@ -69,7 +69,7 @@ pub struct MarginStatement {
     /// Threshold τ in ppm (1,000,000 is the maintenance line).
     pub tau_ppm: u32,
     /// SHA-256 of the risk parameters, lowercase hex.
-    #[serde(with = "hex::serde")]
+    #[serde(with = "zkmargin_circuits::hex_text::serde_32")]
     pub risk_params_digest: [u8; 32],
 }
 
@@ -94,7 +94,7 @@ pub struct LiquidationStatement {
     /// whose terms differ; they are here so a reader sees the fees without a verifier.
     pub terms: LiquidationTerms,
     /// SHA-256 of the risk parameters, lowercase hex.
-    #[serde(with = "hex::serde")]
+    #[serde(with = "zkmargin_circuits::hex_text::serde_32")]
     pub risk_params_digest: [u8; 32],
 }
 
@@ -171,7 +171,8 @@ impl BundleError {
 
 impl ProofBundle {
     /// Decodes a bundle from JSON bytes, with an error that says what is wrong and
-    /// where.
+    /// where. The JSON is read by [`crate::json::parse`] (no duplicate keys, integers
+    /// only), the hex fields must be lowercase.
     ///
     /// A document whose `version` or `statement.circuit` this build does not know is
     /// reported as such, even if the rest of it has another shape: a newer format
@@ -180,8 +181,7 @@ impl ProofBundle {
     /// # Errors
     /// [`BundleError`].
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
+        let value = crate::json::parse(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
         Self::from_json_value(value)
     }
 
@@ -211,7 +211,7 @@ impl ProofBundle {
             }
         }
         let statement = value.get("statement").cloned();
-        serde_path_to_error::deserialize(value).map_err(|e| {
+        let bundle: Self = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             // The statement is tagged by its circuit, which hides the path inside it:
             // decode it alone to name the field.
@@ -224,7 +224,28 @@ impl ProofBundle {
                 path,
                 message: e.into_inner().to_string(),
             }
-        })
+        })?;
+        bundle.check_encodings()?;
+        Ok(bundle)
+    }
+
+    /// Checks the hex strings the typed decoder takes as text (`key_fingerprint`,
+    /// `proof`): one spelling, lowercase, as every digest
+    /// (`zkmargin_circuits::hex_text`). Every decoder of bundles calls it.
+    ///
+    /// # Errors
+    /// [`BundleError::Shape`] naming the field.
+    pub fn check_encodings(&self) -> Result<(), BundleError> {
+        for (path, text, bytes) in [
+            ("key_fingerprint", &self.key_fingerprint, 32),
+            ("proof", &self.proof, PROOF_BYTES),
+        ] {
+            zkmargin_circuits::hex_text::check(text, bytes).map_err(|e| BundleError::Shape {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
     }
 }
 

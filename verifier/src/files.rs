@@ -278,7 +278,7 @@ pub fn parse_json<T: DeserializeOwned>(
     path: &Path,
     kind: FileKind,
 ) -> Result<T, FileError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| FileError::Syntax {
+    let value: Value = crate::json::parse_str(text).map_err(|e| FileError::Syntax {
         kind,
         path: path.to_owned(),
         reason: e.to_string(),
@@ -384,7 +384,13 @@ pub fn load_oracle_config(path: &Path) -> Result<OracleConfig, FileError> {
 /// # Errors
 /// Any [`FileError`].
 pub fn load_bundle(path: &Path) -> Result<ProofBundle, FileError> {
-    read_json(path, FileKind::ProofBundle)
+    let bundle: ProofBundle = read_json(path, FileKind::ProofBundle)?;
+    bundle.check_encodings().map_err(|e| FileError::Format {
+        kind: FileKind::ProofBundle,
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(bundle)
 }
 
 /// The permission bits of `path` when group or others may access it (`mode & 0o077

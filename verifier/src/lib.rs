@@ -4,6 +4,8 @@
 //!   clock) → [`Opened`]: the verifier and the [`TrustCheck`] of its configuration.
 //!   Every shell opens its verifier here.
 //! - [`files`]: the product's JSON files, read with one-line errors naming the file.
+//! - [`json`]: the one JSON decoder of files, bundles and service requests (no
+//!   duplicate keys, integers only).
 //! - [`keys`]: key files and their manifest; every file is checked against its SHA-256
 //!   fingerprint before its bytes are trusted.
 //! - [`bundle`]: the proof bundle format (JSON): statement, signed oracle report, proof.
@@ -19,7 +21,7 @@
 //! - [`Verifier::verify_liquidation`]: a liquidation bundle → [`VerifiedLiquidation`],
 //!   the only input the settlement ledger applies.
 //!
-//! Modules, lowest first (each uses only those above it): `error`, `bundle`, `keys`,
+//! Modules, lowest first (each uses only those above it): `error`, `json`, `bundle`, `keys`,
 //! `files`, `prepared` (keys and proofs ready for pairings), `verifier` (the
 //! [`Verifier`] and its shared pre-checks), `margin`, `liquidation`, `batch`,
 //! `verified` (dispatch on the statement), `trust`, `config`.
@@ -33,6 +35,7 @@ pub mod config;
 mod error;
 pub mod files;
 mod fixed_base;
+pub mod json;
 pub mod keys;
 mod liquidation;
 mod margin;

@@ -119,17 +119,7 @@ pub(crate) fn decode_g2_prepared(
     })
 }
 
-/// Hex → exactly [`PROOF_BYTES`] bytes.
+/// Lowercase hex → exactly [`PROOF_BYTES`] bytes.
 pub(crate) fn decode_proof_hex(s: &str) -> Result<[u8; PROOF_BYTES], VerifyError> {
-    if s.len() != 2 * PROOF_BYTES {
-        return Err(VerifyError::MalformedProof(format!(
-            "expected {} hex characters ({PROOF_BYTES} bytes), got {}",
-            2 * PROOF_BYTES,
-            s.len()
-        )));
-    }
-    let mut out = [0u8; PROOF_BYTES];
-    hex::decode_to_slice(s, &mut out)
-        .map_err(|e| VerifyError::MalformedProof(format!("not hex: {e}")))?;
-    Ok(out)
+    zkmargin_circuits::hex_text::decode(s).map_err(|e| VerifyError::MalformedProof(e.to_string()))
 }

@@ -135,7 +135,7 @@ async fn batch_inner(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_body(state, headers, body).await?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let value: Value = zkmargin_verifier::json::parse(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
