@@ -42,7 +42,19 @@ impl TestLedger {
             dir.path().join("ledger.db").display()
         );
         let l = Self { dir, url, secret };
-        assert!(l.op("init", &[]).ok().contains("ledger ready"));
+        let w = world();
+        let init = l.op(
+            "init",
+            &[
+                "--keys",
+                s(&w.keys),
+                "--oracle",
+                s(&w.oracle),
+                "--allow-development",
+            ],
+        );
+        assert!(init.ok().contains("ledger ready"));
+        assert!(init.ok().contains("trust pinned: liquidation key"));
         l
     }
 
@@ -926,6 +938,28 @@ fn settle_on_production_trust_needs_no_flag() {
         "--params",
         s(&params),
     ];
+    // The ledger is pinned to the world's keys: the production ones are refused until
+    // the operator rotates the pin, and nothing is written.
+    let before = ledger.state();
+    ledger.settle_with(&transition, &args).fails(
+        4,
+        &["(untrusted_verifier)", "verifying key", "ledger trust"],
+    );
+    assert_eq!(ledger.state(), before);
+    let rotated = ledger.op("trust", &args);
+    assert!(
+        rotated.ok().contains("trust pinned: liquidation key")
+            && rotated.ok().contains("(was: liquidation key"),
+        "{}",
+        rotated.stdout
+    );
+    let events = ledger.run("events", &["--json"]);
+    assert!(events.ok().contains("trust_pinned"), "{}", events.stdout);
+    // Pinning development trust needs the flag, as settling on it does.
+    ledger
+        .op("trust", &["--keys", s(&keys)])
+        .fails(1, &["development", "--allow-development"]);
+
     let run = ledger.settle_with(&transition, &args);
     assert!(run.ok().contains("SETTLED"), "{}", run.stdout);
     for word in ["DEVELOPMENT", "development", "warning"] {

@@ -720,6 +720,7 @@ fn a_ledger_on_development_trust_is_refused_unless_allowed() {
     let ledger = rt.block_on(async {
         let ledger = Ledger::open(&url).await.unwrap();
         ledger.init(&operator()).await.unwrap();
+        ledger.pin_trust(&operator(), &trust()).await.unwrap();
         let t = &p.main;
         ledger
             .register_account(&operator(), t.old.id, &t.public.old_commitment)

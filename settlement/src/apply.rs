@@ -131,9 +131,13 @@ pub struct Applied {
 impl Ledger {
     /// Applies a liquidation in one transaction under the writer lock:
     ///
+    /// 0. it must be verified under the pinned trust ([`SettleError::TrustNotPinned`],
+    ///    [`SettleError::UntrustedVerifier`]);
     /// 1. the statement digest must not be applied yet ([`SettleError::Replay`]);
     /// 2. the old commitment must be some account's current one
-    ///    ([`SettleError::StaleCommitment`]);
+    ///    ([`SettleError::StaleCommitment`]), and the report must not be older than
+    ///    the newest one a liquidation of that account was applied at
+    ///    ([`SettleError::StaleReport`]);
     /// 3. that account moves to the new commitment, nonce + 1;
     /// 4. the liquidation is recorded;
     /// 5. the liquidator is credited the liquidator fee, the fund the insurance fee;
@@ -157,6 +161,15 @@ impl Ledger {
         let now = now();
 
         let mut tx = self.begin_write().await?;
+
+        // Trust: only under the key, committee and parameters the operator pinned.
+        crate::trust::check(
+            &mut tx,
+            &r.key_fingerprint,
+            &r.oracle_config_digest,
+            &r.risk_params_digest,
+        )
+        .await?;
 
         // Replay: keyed on the statement, so a re-randomized proof is the same key.
         let applied = sqlx::query("SELECT 1 FROM applied_liquidations WHERE statement_digest = $1")
@@ -183,6 +196,23 @@ impl Ledger {
         let nonce = nonce
             .checked_add(1)
             .ok_or(SettleError::Overflow("account nonce"))?;
+
+        // Report order: never at prices older than the account was last liquidated at
+        // (the same report again is fine: a capped liquidation continues at that tick).
+        let newest: Option<i64> = sqlx::query(
+            "SELECT MAX(report_observed_at) FROM applied_liquidations WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        if let Some(newest) = newest.filter(|&n| n > observed_at) {
+            return Err(SettleError::StaleReport {
+                account_id: account_id as u64,
+                observed_at: r.report_observed_at,
+                newest: newest as u64,
+            });
+        }
 
         // The account moves.
         let moved = sqlx::query(

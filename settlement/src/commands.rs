@@ -10,17 +10,29 @@ use std::path::PathBuf;
 use serde::Serialize;
 use zkmargin_circuits::{fr_from_hex, Commitment};
 
-use crate::{events::Event, Ledger, OperatorKey, SettleError};
+use crate::{events::Event, Ledger, OperatorKey, PinnedTrust, SettleError};
 
 /// A ledger command: the database URL and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerCommand {
-    /// Create the ledger if needed, apply its schema, and set the operator key.
+    /// Create the ledger if needed, apply its schema, set the operator key and pin the
+    /// trust.
     Init {
         /// The ledger database URL.
         db: String,
         /// The operator secret file.
         operator: PathBuf,
+        /// What the ledger will accept liquidations under.
+        trust: PinnedTrust,
+    },
+    /// Pin another trust (operator): a key, committee or parameter rotation.
+    Trust {
+        /// The ledger database URL.
+        db: String,
+        /// The operator secret file.
+        operator: PathBuf,
+        /// The new pin.
+        trust: PinnedTrust,
     },
     /// Register an account with its first commitment (operator).
     Register {
@@ -99,20 +111,63 @@ pub enum ShowTarget {
 /// Any [`SettleError`]; the binary prints it on one line and exits non-zero.
 pub async fn run(cmd: LedgerCommand, json: bool) -> Result<String, SettleError> {
     match cmd {
-        LedgerCommand::Init { db, operator } => {
+        LedgerCommand::Init {
+            db,
+            operator,
+            trust,
+        } => {
             let key = OperatorKey::from_file(&operator)?;
             // The one command that creates a ledger.
             let ledger = Ledger::open(&db).await?;
-            ledger.init(&key).await?;
-            let s = ledger.summary().await?;
+            let pinned = async {
+                ledger.init(&key).await?;
+                ledger.pin_trust(&key, &trust).await
+            }
+            .await;
+            let s = ledger.summary().await;
             ledger.close().await;
-            out(json, &s, || {
+            let (previous, s) = (pinned?, s?);
+            let rotated = previous.is_some_and(|p| p != trust);
+            // The summary, as before, with the pin beside it.
+            let mut record = serde_json::to_value(&s).expect("a summary encodes as JSON");
+            record["trust"] = serde_json::to_value(&trust).expect("a pin encodes as JSON");
+            out(json, &record, || {
                 format!(
-                    "ledger ready: {}, schema version {}, operator key set",
+                    "ledger ready: {}, schema version {}, operator key set, {} {}",
                     s.backend.name(),
-                    s.schema_version
+                    s.schema_version,
+                    if rotated {
+                        "trust rotated to"
+                    } else {
+                        "trust pinned:"
+                    },
+                    describe_trust(&trust)
                 )
             })
+        }
+        LedgerCommand::Trust {
+            db,
+            operator,
+            trust,
+        } => {
+            let key = OperatorKey::from_file(&operator)?;
+            let ledger = Ledger::open_existing(&db).await?;
+            let previous = ledger.pin_trust(&key, &trust).await;
+            ledger.close().await;
+            let previous = previous?;
+            let unchanged = previous.as_ref() == Some(&trust);
+            out(
+                json,
+                &serde_json::json!({ "previous": previous, "pinned": trust, "changed": !unchanged }),
+                || {
+                    if unchanged {
+                        format!("trust unchanged: {}", describe_trust(&trust))
+                    } else {
+                        let was = previous.as_ref().map_or("none".to_owned(), describe_trust);
+                        format!("trust pinned: {} (was: {was})", describe_trust(&trust))
+                    }
+                },
+            )
         }
         LedgerCommand::Register {
             db,
@@ -258,13 +313,11 @@ async fn show(ledger: &Ledger, json: bool, target: ShowTarget) -> Result<String,
         return out(json, &a, || account_text(&a));
     }
     if let Some(d) = liquidation {
-        let mut digest = [0u8; 32];
-        hex::decode_to_slice(d.trim_start_matches("0x"), &mut digest).map_err(|e| {
-            SettleError::InvalidArgument {
+        let digest: [u8; 32] =
+            zkmargin_circuits::hex_text::decode(&d).map_err(|e| SettleError::InvalidArgument {
                 what: "statement digest",
-                reason: format!("expected 64 hex digits: {e}"),
-            }
-        })?;
+                reason: e.to_string(),
+            })?;
         let l = ledger
             .liquidation(&digest)
             .await?
@@ -347,6 +400,16 @@ fn out<T: Serialize>(
     } else {
         Ok(text())
     }
+}
+
+/// A pin in one line.
+fn describe_trust(t: &PinnedTrust) -> String {
+    format!(
+        "liquidation key {}, oracle config {}, risk parameters {}",
+        t.key_fingerprint,
+        t.oracle_config_digest,
+        t.risk_params_digests.join(", ")
+    )
 }
 
 fn parse_commitment(what: &'static str, s: &str) -> Result<Commitment, SettleError> {

@@ -71,6 +71,33 @@ pub enum SettleError {
         /// The commitment the caller expected to be current.
         commitment: String,
     },
+    /// The transition was proven at a price report older than one a liquidation of
+    /// the same account was already settled at. Prices only move forward for an
+    /// account: otherwise whoever proves could pick, among the reports still fresh,
+    /// the one at which the account looks worst.
+    #[error("account {account_id} was already liquidated at a report observed at {newest}; this transition was proven at an older report (observed at {observed_at}): prove it again at the current report")]
+    StaleReport {
+        /// The account.
+        account_id: u64,
+        /// The report time of the refused transition.
+        observed_at: u64,
+        /// The newest report time already applied to the account.
+        newest: u64,
+    },
+    /// The ledger has no pinned trust yet, so it accepts no liquidation.
+    #[error("the ledger has no pinned trust (verifying key, oracle committee, risk parameters), so it settles nothing: pin it with `zkmargin ledger trust --keys DIR --oracle FILE --params FILE`")]
+    TrustNotPinned,
+    /// The liquidation was verified under a key, committee or parameters other than
+    /// the ones the operator pinned.
+    #[error("the liquidation was verified under another {part} than the ledger trusts ({found}, the ledger pinned {pinned}): settle with the pinned keys, committee and parameters, or have the operator rotate the pin with `zkmargin ledger trust`")]
+    UntrustedVerifier {
+        /// `verifying key`, `oracle committee` or `risk parameters`.
+        part: &'static str,
+        /// What the liquidation was verified under (hex).
+        found: String,
+        /// What the ledger pinned (hex; a list for the risk parameters).
+        pinned: String,
+    },
     /// No account has this id.
     #[error("no account {0} in the ledger")]
     UnknownAccount(u64),
@@ -155,6 +182,9 @@ impl SettleError {
             SettleError::SchemaTooNew { .. } => "schema_too_new",
             SettleError::Replay { .. } => "replay",
             SettleError::StaleCommitment { .. } => "stale_commitment",
+            SettleError::StaleReport { .. } => "stale_report",
+            SettleError::TrustNotPinned => "trust_not_pinned",
+            SettleError::UntrustedVerifier { .. } => "untrusted_verifier",
             SettleError::UnknownAccount(_) => "unknown_account",
             SettleError::AccountExists(_) => "account_exists",
             SettleError::CommitmentInUse { .. } => "commitment_in_use",

@@ -28,11 +28,14 @@ pub enum EventKind {
     DeficitCovered,
     /// The part of a deficit the fund could not pay (amount > 0; not a fund movement).
     LossSocialized,
+    /// The operator pinned or rotated the trust (amount 0; payload: the previous pin,
+    /// `null` the first time, and the new one).
+    TrustPinned,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::AccountRegistered,
         EventKind::CommitmentReplaced,
         EventKind::LiquidationApplied,
@@ -41,6 +44,7 @@ impl EventKind {
         EventKind::FundDeposit,
         EventKind::DeficitCovered,
         EventKind::LossSocialized,
+        EventKind::TrustPinned,
     ];
 
     /// The stored name (`snake_case`).
@@ -54,6 +58,7 @@ impl EventKind {
             EventKind::FundDeposit => "fund_deposit",
             EventKind::DeficitCovered => "deficit_covered",
             EventKind::LossSocialized => "loss_socialized",
+            EventKind::TrustPinned => "trust_pinned",
         }
     }
 

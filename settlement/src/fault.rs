@@ -5,13 +5,20 @@
 //!
 //! With the feature, the hook does nothing unless the environment variable
 //! `ZKMARGIN_FAULT` names one of the [`FaultPoint`]s; then the process calls
-//! [`std::process::abort`] when it reaches that point — in the middle of the apply
+//! [`std::process::abort`] (or, with `ZKMARGIN_FAULT_SIGNAL=KILL`, sends itself
+//! SIGKILL) when it reaches that point — in the middle of the apply
 //! transaction, holding the database's write lock, exactly as a power cut or `kill -9`
 //! would leave it. Without the feature, [`hit`] is an empty inline function.
 
 /// The environment variable that arms a fault point.
 #[cfg(feature = "fault-injection")]
 pub const FAULT_ENV: &str = "ZKMARGIN_FAULT";
+
+/// With this variable set to `KILL`, the process at the armed point sends itself
+/// SIGKILL (through `kill -KILL`, the signal an operator's `kill -9` or the kernel's
+/// OOM killer sends) instead of aborting: nothing in the process runs after it.
+#[cfg(feature = "fault-injection")]
+pub const FAULT_SIGNAL_ENV: &str = "ZKMARGIN_FAULT_SIGNAL";
 
 /// Where `apply` can be made to abort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +68,29 @@ fn armed() -> Option<FaultPoint> {
     })
 }
 
-/// Aborts the process if `point` is armed; otherwise does nothing.
+/// Kills the process if `point` is armed (abort, or SIGKILL when
+/// [`FAULT_SIGNAL_ENV`] says `KILL`); otherwise does nothing.
 #[cfg(feature = "fault-injection")]
 pub(crate) fn hit(point: FaultPoint) {
-    if armed() == Some(point) {
-        eprintln!("{FAULT_ENV}={}: aborting", point.name());
-        std::process::abort();
+    if armed() != Some(point) {
+        return;
     }
+    if std::env::var(FAULT_SIGNAL_ENV).is_ok_and(|v| v == "KILL") {
+        eprintln!("{FAULT_ENV}={}: SIGKILL", point.name());
+        let pid = std::process::id().to_string();
+        if std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            // The signal is on its way; nothing after this line runs.
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+    eprintln!("{FAULT_ENV}={}: aborting", point.name());
+    std::process::abort();
 }
 
 /// Does nothing: this build has no fault injection.

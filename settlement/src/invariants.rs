@@ -358,7 +358,8 @@ fn replay(
         EventKind::InsuranceFee
         | EventKind::FundDeposit
         | EventKind::DeficitCovered
-        | EventKind::LossSocialized => {}
+        | EventKind::LossSocialized
+        | EventKind::TrustPinned => {}
     }
     Ok(())
 }

@@ -313,7 +313,7 @@ impl Ledger {
     }
 
     /// Checks `key` against the stored digest inside a write transaction.
-    async fn authenticate(
+    pub(crate) async fn authenticate(
         tx: &mut Transaction<'static, Any>,
         key: &OperatorKey,
     ) -> Result<(), SettleError> {

@@ -10,7 +10,8 @@
 //! - Liquidations are applied atomically and only from a verified transition
 //!   ([`Ledger::apply`] takes the verifier's `VerifiedLiquidation`, which only the
 //!   verifier constructs), recording which verifying key and which oracle committee
-//!   verified each one.
+//!   verified each one, and only under the trust the operator pinned
+//!   ([`Ledger::pin_trust`], [`PinnedTrust`]).
 //! - The venue's own updates go through authenticated operator calls
 //!   ([`Ledger::register_account`], [`Ledger::replace_commitment`],
 //!   [`Ledger::fund_deposit`]).
@@ -19,7 +20,7 @@
 //!   shell uses. [`commands`]: the operator and read commands the CLI runs.
 //!
 //! Modules, lowest first: `error`, `db` (backend, shared helpers), `events`, `schema`,
-//! `operator`, `ledger`, `apply`, `invariants`, `settler`, `commands`, `fault`.
+//! `operator`, `ledger`, `trust`, `apply`, `invariants`, `settler`, `commands`, `fault`.
 //!
 //! `docs/SETTLEMENT.md` describes the flow, the schema and every invariant with the
 //! test that checks it.
@@ -37,6 +38,7 @@ mod ledger;
 mod operator;
 mod schema;
 mod settler;
+mod trust;
 
 #[cfg(test)]
 mod tests;
@@ -52,3 +54,4 @@ pub use ledger::{
 pub use operator::OperatorKey;
 pub use schema::SCHEMA_VERSION;
 pub use settler::{SettleFailure, SettleTimings, Settled, Settler};
+pub use trust::PinnedTrust;

@@ -24,14 +24,21 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order. Append only: never edit a released one.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    sql: include_str!("../migrations/0001_ledger.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        sql: include_str!("../migrations/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "trust",
+        sql: include_str!("../migrations/0002_trust.sql"),
+    },
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Key of the PostgreSQL advisory lock held while migrating (ASCII `zkmledgr`).
 pub(crate) const PG_MIGRATION_LOCK: i64 = 0x7a6b_6d6c_6564_6772;

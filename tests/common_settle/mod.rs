@@ -17,7 +17,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 use sqlx::Connection;
 use zkmargin_circuits::{Account, Commitment, Status};
-use zkmargin_settlement::{Ledger, OperatorKey, Summary};
+use zkmargin_settlement::{Ledger, OperatorKey, PinnedTrust, Summary};
 use zkmargin_verifier::{
     testkit::{Fixture, ProvenLiquidation},
     ProofBundle,
@@ -261,6 +261,7 @@ pub fn start<'a>(
     let ledger = rt.block_on(async {
         let ledger = Ledger::open(&db.url).await.expect("open the ledger");
         ledger.init(&operator()).await.unwrap();
+        ledger.pin_trust(&operator(), &trust()).await.unwrap();
         for t in accounts {
             ledger
                 .register_account(&operator(), t.old.id, &t.public.old_commitment)
@@ -276,6 +277,15 @@ pub fn start<'a>(
     args.extend_from_slice(extra);
     let server = Server::start_with(settle_world(), &args, &[("ZKMARGIN_LEDGER_DB", &db.url)]);
     Env { rt, ledger, server }
+}
+
+/// The trust of the server `start` runs: its keys, committee and parameters.
+pub fn trust() -> PinnedTrust {
+    let verifier = settle_world()
+        .fixture
+        .verifier()
+        .expect("the fixture's verifier");
+    PinnedTrust::of(&verifier).expect("the fixture has a liquidation key")
 }
 
 pub fn error_code(body: &Value) -> &str {

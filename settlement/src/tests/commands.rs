@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use zkmargin_circuits::Commitment;
 
-use super::{btc_long, liquidation, record, TestDb, KEY_FINGERPRINT, ORACLE_CONFIG_DIGEST};
+use super::{
+    btc_long, liquidation, pinned_trust, record, TestDb, KEY_FINGERPRINT, ORACLE_CONFIG_DIGEST,
+};
 use crate::{
     commands::{quote, run, LedgerCommand as Cmd, ShowTarget},
     Ledger,
@@ -72,6 +74,7 @@ async fn only_init_creates_a_ledger() {
     exec(Cmd::Init {
         db: url.clone(),
         operator,
+        trust: pinned_trust(),
     })
     .await
     .unwrap();
@@ -101,6 +104,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
     let out = exec(Cmd::Init {
         db: url.into(),
         operator: secret.into(),
+        trust: pinned_trust(),
     })
     .await
     .unwrap();
@@ -238,7 +242,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
 
     let out = exec(Cmd::Events {
         db: url.into(),
-        since: 2,
+        since: 3,
         limit: 2,
     })
     .await
@@ -246,7 +250,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
     let lines: Vec<_> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        lines[0].starts_with("#3") && lines[0].contains("commitment_replaced"),
+        lines[0].starts_with("#4") && lines[0].contains("commitment_replaced"),
         "{out}"
     );
     assert!(
@@ -261,11 +265,11 @@ async fn every_command_runs_on_a_fresh_ledger() {
     .await
     .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 6);
+    assert_eq!(v.as_array().unwrap().len(), 7);
 
     let out = exec(Cmd::Check { db: url.into() }).await.unwrap();
     assert!(
-        out.starts_with("ledger consistent: 6 events replayed, 1 accounts, 1 liquidations"),
+        out.starts_with("ledger consistent: 7 events replayed, 1 accounts, 1 liquidations"),
         "{out}"
     );
     assert!(out.contains("insurance fund 127.610468 USD"), "{out}");
@@ -276,7 +280,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
     // A corrupt statement digest of multi-byte characters is printed, not a panic
     // (the line shortens it by characters, not bytes).
     let ledger = Ledger::open(url).await.unwrap();
-    sqlx::query("UPDATE events SET statement_digest = $1 WHERE seq = 4")
+    sqlx::query("UPDATE events SET statement_digest = $1 WHERE seq = 5")
         .bind("ééééééééééééééééééé")
         .execute(ledger.pool())
         .await
@@ -284,7 +288,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
     ledger.close().await;
     let out = exec(Cmd::Events {
         db: url.into(),
-        since: 3,
+        since: 4,
         limit: 1,
     })
     .await
@@ -297,12 +301,14 @@ async fn every_command_runs_on_a_fresh_ledger() {
     exec(Cmd::Init {
         db: url.into(),
         operator: secret.into(),
+        trust: pinned_trust(),
     })
     .await
     .unwrap();
     let err = exec(Cmd::Init {
         db: url.into(),
         operator: wrong.into(),
+        trust: pinned_trust(),
     })
     .await
     .unwrap_err();
@@ -310,6 +316,7 @@ async fn every_command_runs_on_a_fresh_ledger() {
     let err = exec(Cmd::Init {
         db: url.into(),
         operator: PathBuf::from("/nonexistent/secret"),
+        trust: pinned_trust(),
     })
     .await
     .unwrap_err();

@@ -61,7 +61,10 @@ async fn migrations_are_idempotent_and_checked(db: &TestDb) {
         .fetch_one(first.pool())
         .await
         .unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(
+        rows,
+        i64::try_from(crate::schema::MIGRATIONS.len()).unwrap()
+    );
     second.close().await;
 
     // A database whose recorded migration differs from the embedded one is refused.
@@ -120,7 +123,11 @@ async fn opening_and_reading_do_not_wait_for_a_writer(db: &TestDb) {
         .await
         .unwrap()
         .is_some());
-    assert_eq!(reader.events(0, 100).await.unwrap().len(), 4);
+    assert_eq!(
+        reader.events(0, 100).await.unwrap().len(),
+        5,
+        "trust, account, 3 of the liquidation"
+    );
     assert_eq!(reader.credits(9).await.unwrap(), 27_610_469);
     assert_eq!(reader.insurance_fund().await.unwrap(), 27_610_468);
     assert_eq!(reader.check_invariants().await.unwrap().liquidations, 1);
@@ -145,7 +152,7 @@ async fn opening_and_reading_do_not_wait_for_a_writer(db: &TestDb) {
         since: 0,
         limit: 100,
     };
-    assert_eq!(cli::run(events, false).await.unwrap().lines().count(), 4);
+    assert_eq!(cli::run(events, false).await.unwrap().lines().count(), 5);
     let out = cli::run(LedgerCommand::Check { db: db_arg() }, false)
         .await
         .unwrap();
@@ -383,6 +390,7 @@ async fn register_and_replace_follow_their_rules(db: &TestDb) {
     assert_eq!(
         kinds,
         [
+            EventKind::TrustPinned,
             EventKind::AccountRegistered,
             EventKind::AccountRegistered,
             EventKind::CommitmentReplaced,

@@ -12,6 +12,7 @@ mod commands;
 mod crash;
 mod ledger;
 mod safety;
+mod trust;
 mod worked_example;
 
 use std::{
@@ -29,7 +30,7 @@ use zkmargin_circuits::{
 };
 use zkmargin_prover::choose_liquidation;
 
-use crate::{apply::LiquidationFacts, Ledger, OperatorKey};
+use crate::{apply::LiquidationFacts, Ledger, OperatorKey, PinnedTrust};
 
 /// The variable naming an admin URL of a PostgreSQL server the tests may create
 /// databases on.
@@ -240,10 +241,24 @@ pub(crate) fn record(public: &LiquidationPublic) -> LiquidationFacts {
     )
 }
 
-/// An initialized ledger with `accounts` registered at their commitments.
+/// The trust every test record is verified under.
+pub(crate) fn pinned_trust() -> PinnedTrust {
+    PinnedTrust::new(
+        KEY_FINGERPRINT,
+        ORACLE_CONFIG_DIGEST,
+        [RiskParams::development().digest()],
+    )
+}
+
+/// An initialized ledger, its trust pinned to [`pinned_trust`], with `accounts`
+/// registered at their commitments.
 pub(crate) async fn ledger_with(db: &TestDb, accounts: &[&Account]) -> Ledger {
     let ledger = db.open().await;
     ledger.init(&operator()).await.unwrap();
+    ledger
+        .pin_trust(&operator(), &pinned_trust())
+        .await
+        .unwrap();
     for a in accounts {
         ledger
             .register_account(&operator(), a.id, &Commitment::of(a))

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use zkmargin_circuits::Commitment;
 
 use super::{
-    btc_long, ledger_with, liquidation, on_both_databases, operator, record, TestDb,
-    KEY_FINGERPRINT, ORACLE_CONFIG_DIGEST, USD,
+    btc_long, ledger_with, liquidation, on_both_databases, operator, record,
+    state_after_liquidation, TestDb, KEY_FINGERPRINT, ORACLE_CONFIG_DIGEST, USD,
 };
 use crate::{EventKind, SettleError};
 
@@ -17,6 +17,7 @@ on_both_databases!(
     replay_of_an_applied_statement_is_rejected,
     the_same_statement_at_a_later_report_is_still_a_replay,
     stale_commitment_is_rejected,
+    a_transition_at_an_older_report_than_the_accounts_last_is_refused,
     venue_update_racing_a_liquidation_loses_cleanly,
     racing_liquidators_exactly_one_applies,
     racing_resubmissions_exactly_one_applies,
@@ -72,7 +73,7 @@ async fn apply_moves_the_account_and_credits_both_fees(db: &TestDb) {
     assert_eq!(l.key_fingerprint, KEY_FINGERPRINT);
     assert_eq!(l.oracle_config_digest, hex::encode(ORACLE_CONFIG_DIGEST));
     let events = ledger.events(0, 100).await.unwrap();
-    let applied_event = &events[1];
+    let applied_event = &events[2]; // after the trust pin and the registration
     assert_eq!(applied_event.kind, EventKind::LiquidationApplied);
     assert_eq!(
         applied_event.payload["key_fingerprint"].as_str(),
@@ -93,6 +94,7 @@ async fn apply_moves_the_account_and_credits_both_fees(db: &TestDb) {
     assert_eq!(
         kinds,
         [
+            EventKind::TrustPinned,
             EventKind::AccountRegistered,
             EventKind::LiquidationApplied,
             EventKind::LiquidatorCredited,
@@ -178,6 +180,54 @@ async fn stale_commitment_is_rejected(db: &TestDb) {
     let err = ledger.apply_record(&record(&stranger)).await.unwrap_err();
     assert_eq!(err.code(), "stale_commitment", "{err}");
     assert_eq!(ledger.credits(10).await.unwrap(), 0);
+    ledger.check_invariants().await.unwrap();
+    ledger.close().await;
+}
+
+/// Prices move forward for an account: once it was liquidated at a report, a
+/// transition of its new state proven at an older (still fresh) report is refused as
+/// `stale_report`, and nothing is written; the same report again, or a newer one, is
+/// accepted, and another account's report time does not constrain this one.
+async fn a_transition_at_an_older_report_than_the_accounts_last_is_refused(db: &TestDb) {
+    let old = btc_long(7, -54_500);
+    let other = btc_long(8, -54_500);
+    let ledger = ledger_with(db, &[&old, &other]).await;
+    let at = |public, observed_at| {
+        let mut r = record(public);
+        r.report_observed_at = observed_at;
+        r
+    };
+    let t = 1_760_000_000;
+
+    let first = liquidation(&old, 56_150, 9);
+    ledger.apply_record(&at(&first, t)).await.unwrap();
+
+    // BTC falls further; the liquidated state breaches again.
+    let after = state_after_liquidation(&old, &first);
+    let second = liquidation(&after, 52_000, 9);
+    let before = ledger.summary().await.unwrap();
+    let err = ledger.apply_record(&at(&second, t - 1)).await.unwrap_err();
+    assert_eq!(err.code(), "stale_report", "{err}");
+    assert_eq!(
+        err,
+        SettleError::StaleReport {
+            account_id: 7,
+            observed_at: t - 1,
+            newest: t
+        }
+    );
+    assert!(err
+        .to_string()
+        .contains("prove it again at the current report"));
+    assert_eq!(ledger.summary().await.unwrap(), before, "nothing written");
+
+    // Another account is not held to account 7's report time.
+    let elsewhere = liquidation(&other, 56_150, 10);
+    ledger.apply_record(&at(&elsewhere, t - 60)).await.unwrap();
+
+    // The same report time as the last one applied is accepted.
+    ledger.apply_record(&at(&second, t)).await.unwrap();
+    assert_eq!(ledger.account(7).await.unwrap().unwrap().nonce, 2);
     ledger.check_invariants().await.unwrap();
     ledger.close().await;
 }
@@ -418,6 +468,6 @@ async fn out_of_range_values_write_nothing(db: &TestDb) {
         .unwrap_err();
     assert_eq!(err.code(), "value_out_of_range", "{err}");
     let s = ledger.summary().await.unwrap();
-    assert_eq!((s.accounts, s.liquidations, s.events), (1, 0, 1));
+    assert_eq!((s.accounts, s.liquidations, s.events), (1, 0, 2));
     ledger.close().await;
 }

@@ -20,7 +20,7 @@ use zkmargin_prover::{
     AccountFile, CommitteeFile, KeyMode, LiquidationProver, LiquidationRequest, MarginProver,
     MarginRequest, OracleCheck, DEFAULT_TAU_PPM,
 };
-use zkmargin_settlement::{Ledger, OperatorKey, SettleError, SettleFailure, Settler};
+use zkmargin_settlement::{Ledger, OperatorKey, PinnedTrust, SettleError, SettleFailure, Settler};
 use zkmargin_verifier::{ProofBundle, Statement, SystemClock, Verdict, Verifier};
 
 use zkmargin::runtime::{self, Flavor};
@@ -406,6 +406,10 @@ fn liquidate_and_settle(
         .block_on(async {
             let ledger = Ledger::open(&url).await?;
             ledger.init(&key).await?;
+            // Pinned to the demo's own verifier: the ledger accepts nothing else.
+            ledger
+                .pin_trust(&key, &PinnedTrust::of(l.verifier)?)
+                .await?;
             for (_, account) in l.accounts {
                 ledger
                     .register_account(&key, account.id, &Commitment::of(account))

@@ -12,7 +12,7 @@ use zkmargin::runtime::{self, Flavor};
 use zkmargin_circuits::RiskParams;
 use zkmargin_settlement::{
     commands::{self, LedgerCommand as Command, ShowTarget},
-    Applied, Ledger, SettleError, SettleFailure, Settled, Settler, DEFAULT_DB_URL,
+    Applied, Ledger, PinnedTrust, SettleError, SettleFailure, Settled, Settler, DEFAULT_DB_URL,
 };
 use zkmargin_verifier::{files::load_bundle, Statement, VerifiedLiquidation, VerifierConfig};
 
@@ -43,10 +43,53 @@ pub struct OperatorArg {
     pub path: PathBuf,
 }
 
+/// What the ledger is pinned to accept liquidations under: the verifier these flags
+/// load (the same flags `ledger settle` takes).
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    #[command(flatten)]
+    keys: KeysArg,
+    /// Oracle config: the committee whose reports the ledger accepts (default: the
+    /// development committee, refused without --allow-development).
+    #[arg(long, value_name = "FILE")]
+    oracle: Option<PathBuf>,
+    /// Accepted risk parameters; repeatable (default: the development parameters,
+    /// refused without --allow-development).
+    #[arg(long = "params", value_name = "FILE")]
+    params: Vec<PathBuf>,
+    /// Pin development keys, the development committee or the development parameters,
+    /// whose secrets are public. For test ledgers only; warned on stderr.
+    #[arg(long, env = "ZKMARGIN_ALLOW_DEVELOPMENT", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_development: bool,
+}
+
+impl TrustArgs {
+    /// Loads the verifier the flags name, judges its trust and returns its pin.
+    fn pin(&self) -> anyhow::Result<PinnedTrust> {
+        let opened = VerifierConfig {
+            keys_dir: Some(self.keys.dir.clone()),
+            oracle: self.oracle.clone(),
+            params: self.params.clone(),
+            at: None,
+        }
+        .open()?;
+        if opened.trust.is_development() {
+            if !self.allow_development {
+                bail!("{}", opened.trust.refusal());
+            }
+            ui::warn(opened.trust.warning());
+        }
+        Ok(PinnedTrust::of(&opened.verifier)?)
+    }
+}
+
 /// `zkmargin ledger …` commands run by `zkmargin_settlement::commands`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum LedgerCommand {
-    /// Create the ledger if needed, apply its schema, and set the operator key.
+    /// Create the ledger if needed, apply its schema, set the operator key, and pin
+    /// the trust: the liquidation key, oracle committee and risk parameters the ledger
+    /// will accept liquidations under (the same flags as `ledger settle`). A
+    /// liquidation verified under anything else is refused (`untrusted_verifier`).
     Init {
         /// The ledger database.
         #[command(flatten)]
@@ -54,6 +97,21 @@ pub enum LedgerCommand {
         /// The operator secret.
         #[command(flatten)]
         operator: OperatorArg,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Rotate the pinned trust (operator): new keys after a ceremony, another oracle
+    /// committee, new risk parameters. Writes a `trust_pinned` event with the previous
+    /// and the new pin.
+    Trust {
+        /// The ledger database.
+        #[command(flatten)]
+        db: DbArg,
+        /// The operator secret.
+        #[command(flatten)]
+        operator: OperatorArg,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Register an account with its first commitment (operator).
     Register {
@@ -143,11 +201,25 @@ pub enum LedgerCommand {
 
 impl LedgerCommand {
     /// The library command this command line names.
-    fn into_command(self) -> Command {
-        match self {
-            LedgerCommand::Init { db, operator } => Command::Init {
+    fn into_command(self) -> anyhow::Result<Command> {
+        Ok(match self {
+            LedgerCommand::Init {
+                db,
+                operator,
+                trust,
+            } => Command::Init {
                 db: db.url,
                 operator: operator.path,
+                trust: trust.pin()?,
+            },
+            LedgerCommand::Trust {
+                db,
+                operator,
+                trust,
+            } => Command::Trust {
+                db: db.url,
+                operator: operator.path,
+                trust: trust.pin()?,
             },
             LedgerCommand::Register {
                 db,
@@ -204,7 +276,7 @@ impl LedgerCommand {
                 limit,
             },
             LedgerCommand::Check { db } => Command::Check { db: db.url },
-        }
+        })
     }
 }
 
@@ -228,8 +300,9 @@ pub enum LedgerCmd {
     /// unless given --allow-development, for a test ledger.
     ///
     /// Exit code 0: applied; 3: the bundle is rejected; 4: the ledger refused it
-    /// (replay, stale commitment, new commitment already in use, amounts beyond the
-    /// ledger's range); 1: an input cannot be used (including a development trust
+    /// (replay, stale commitment, stale report, untrusted verifier — keys, committee
+    /// or parameters other than the pinned ones —, new commitment already in use,
+    /// amounts beyond the ledger's range); 1: an input cannot be used (including a development trust
     /// configuration without --allow-development); 2: bad usage (including --at without
     /// --allow-development).
     Settle(SettleArgs),
@@ -267,9 +340,10 @@ pub fn run(cmd: LedgerCmd, out: &Out) -> anyhow::Result<()> {
     match cmd {
         LedgerCmd::Ledger(cmd) => {
             let name = command_name(&cmd);
+            let cmd = cmd.into_command()?;
             let text = runtime::new(Flavor::CurrentThread)
                 .map_err(|e| SettleError::Runtime(e.to_string()))
-                .and_then(|rt| rt.block_on(commands::run(cmd.into_command(), out.json)))
+                .and_then(|rt| rt.block_on(commands::run(cmd, out.json)))
                 .map_err(|e| anyhow::anyhow!("ledger {name} failed ({}): {e}", e.code()))?;
             crate::ui::stdout_line(&text);
             Ok(())
@@ -281,6 +355,7 @@ pub fn run(cmd: LedgerCmd, out: &Out) -> anyhow::Result<()> {
 fn command_name(cmd: &LedgerCommand) -> &'static str {
     match cmd {
         LedgerCommand::Init { .. } => "init",
+        LedgerCommand::Trust { .. } => "trust",
         LedgerCommand::Register { .. } => "register",
         LedgerCommand::Replace { .. } => "replace",
         LedgerCommand::Show { .. } => "show",
@@ -434,6 +509,9 @@ fn refusal(e: &SettleError) -> bool {
         e,
         SettleError::Replay { .. }
             | SettleError::StaleCommitment { .. }
+            | SettleError::StaleReport { .. }
+            | SettleError::UntrustedVerifier { .. }
+            | SettleError::TrustNotPinned
             | SettleError::CommitmentInUse { .. }
             | SettleError::OutOfRange { .. }
             | SettleError::Overflow(_)
@@ -444,6 +522,9 @@ fn refusal(e: &SettleError) -> bool {
 fn settle_hint(e: &SettleError) -> &'static str {
     match e {
         SettleError::Replay { .. } => "; it is settled already, nothing was applied again",
+        SettleError::StaleReport { .. } => {
+            "; make the liquidation again at the newest report (`zkmargin liquidate` with a fresh signed report)"
+        }
         SettleError::StaleCommitment { .. } => {
             "; the account moved on since this liquidation was proven: liquidate its current state (`zkmargin ledger show --account ID` shows its commitment)"
         }
@@ -559,7 +640,7 @@ mod tests {
                 ShowTarget::Liquidation("ab".into()),
             ),
         ] {
-            let Command::Show { target: got, .. } = parse(&args).into_command() else {
+            let Command::Show { target: got, .. } = parse(&args).into_command().unwrap() else {
                 panic!("{args:?} parses as Show")
             };
             assert_eq!(got, target, "{args:?}");
