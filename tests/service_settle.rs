@@ -66,6 +66,7 @@ on_both_databases!(
     a_transition_settles_once_and_every_replay_is_refused,
     a_deficit_is_paid_by_the_fund_and_the_rest_socialized,
     a_transition_from_a_stale_commitment_is_refused,
+    a_server_with_other_keys_than_the_pinned_ones_settles_nothing,
     racing_liquidators_exactly_one_settles,
     refused_bundles_write_nothing_and_the_server_keeps_serving,
     a_settle_that_outlives_the_request_timeout_still_applies_exactly_once,
@@ -258,6 +259,38 @@ fn a_transition_from_a_stale_commitment_is_refused(db: &Db, rt: &tokio::runtime:
             .metric("zkmargin_settlements_total{outcome=\"stale_commitment\"}"),
         2.0
     );
+    env.check_invariants();
+    env.server.assert_healthy();
+}
+
+/// The ledger is pinned to other keys than the server's (the operator rotated to a
+/// ceremony's keys; this server still runs the old ones): a verified transition is
+/// refused as `409 untrusted_verifier` and nothing is written; pinned back, it settles.
+fn a_server_with_other_keys_than_the_pinned_ones_settles_nothing(
+    db: &Db,
+    rt: &tokio::runtime::Runtime,
+) {
+    let p = proofs();
+    let t = &p.stale;
+    let env = start(rt, db, &[t], 0, &[]);
+    let mut other = trust();
+    other.key_fingerprint = "ab".repeat(32);
+    env.run(env.ledger.pin_trust(&operator(), &other)).unwrap();
+    let before = env.summary();
+    let (status, body) = env.server.settle(&t.bundle);
+    assert_error(&(status, body.clone()), 409, "untrusted_verifier");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verifying key"),
+        "{body}"
+    );
+    assert_eq!(env.summary(), before, "nothing written");
+    env.run(env.ledger.pin_trust(&operator(), &trust()))
+        .unwrap();
+    let (status, body) = env.server.settle(&t.bundle);
+    assert_eq!(status, 200, "{body}");
     env.check_invariants();
     env.server.assert_healthy();
 }

@@ -10,7 +10,7 @@
 //! | 404 | `not_found`, `settlement_not_configured` (`/v1/settle` on a server started without a ledger) |
 //! | 405 | `method_not_allowed` |
 //! | 408 | `request_timeout` (the body did not arrive in time) |
-//! | 409 | `replay` (the statement was already applied), `stale_commitment` (the old commitment is no account's current one), `commitment_in_use`, `balance_overflow` |
+//! | 409 | `replay` (the statement was already applied), `stale_commitment` (the old commitment is no account's current one), `stale_report`, `untrusted_verifier`, `trust_not_pinned` (the ledger's pinned trust), `commitment_in_use`, `balance_overflow` |
 //! | 413 | `payload_too_large`, `batch_too_large` |
 //! | 415 | `unsupported_media_type` |
 //! | 422 | `unsupported_version`, `unsupported_circuit`, `key_fingerprint_mismatch`, `unknown_risk_params`, `missing_price`, `invalid_proof_points`, `invalid_proof`, `wrong_statement_kind`, `invalid_liquidation_action`, `liquidation_terms_mismatch`, `value_out_of_range`, every `oracle_*` code but `oracle_invalid_config` |
@@ -125,6 +125,9 @@ impl From<&SettleError> for ApiError {
         let status = match e {
             SettleError::Replay { .. }
             | SettleError::StaleCommitment { .. }
+            | SettleError::StaleReport { .. }
+            | SettleError::UntrustedVerifier { .. }
+            | SettleError::TrustNotPinned
             | SettleError::CommitmentInUse { .. }
             | SettleError::Overflow(_) => StatusCode::CONFLICT,
             SettleError::OutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
