@@ -190,10 +190,11 @@ pub(crate) async fn check(
     oracle_config_digest: &[u8; 32],
     risk_params_digest: &[u8; 32],
 ) -> Result<(), SettleError> {
-    read(&mut **tx)
-        .await?
-        .ok_or(SettleError::TrustNotPinned)?
-        .admits(key_fingerprint, oracle_config_digest, risk_params_digest)
+    read(tx).await?.ok_or(SettleError::TrustNotPinned)?.admits(
+        key_fingerprint,
+        oracle_config_digest,
+        risk_params_digest,
+    )
 }
 
 async fn read(conn: &mut sqlx::AnyConnection) -> Result<Option<PinnedTrust>, SettleError> {
