@@ -47,7 +47,8 @@ async fn a_liquidation_under_another_key_committee_or_parameters_is_refused(db: 
     let public = liquidation(&old, 56_150, 9);
     let before = ledger.summary().await.unwrap();
     let other_key = "9".repeat(64);
-    let mutants: [(&str, Box<dyn Fn(&mut crate::apply::LiquidationFacts)>); 3] = [
+    type Mutant<'a> = Box<dyn Fn(&mut crate::apply::LiquidationFacts) + 'a>;
+    let mutants: [(&str, Mutant); 3] = [
         (
             "verifying key",
             Box::new(|r| r.key_fingerprint = other_key.clone()),

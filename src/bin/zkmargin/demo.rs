@@ -619,7 +619,7 @@ fn liquidate_one(
             if status == Status::Meets {
                 ""
             } else {
-                ": the close factor capped this liquidation, another one follows"
+                ": still short of the target (see `zkmargin liquidate` for why), another liquidation follows"
             }
         ),
         t.elapsed(),
