@@ -668,3 +668,78 @@ fn verify_without_oracle_names_the_flag() {
         ],
     );
 }
+
+/// An account file without `"version"`: the message reads as English ("not in the
+/// account file format", never "a account file").
+#[test]
+fn a_file_without_a_version_is_named_in_plain_english() {
+    let w = world();
+    let d = temp();
+    let account = d.path().join("unversioned.json");
+    fs::copy(&w.healthy, &account).unwrap();
+    edit_json(&account, |v| {
+        v.as_object_mut().unwrap().remove("version");
+    });
+    let line = w
+        .prove(&account, &w.report, &d.path().join("b.json"), &[])
+        .fails(
+            1,
+            &[
+                "unversioned.json",
+                "no \"version\" field",
+                "account file format",
+            ],
+        );
+    assert!(!line.contains("a account"), "{line}");
+}
+
+/// `zkmargin-verifier verify` outside the repository: the default keys directory
+/// (`keys/`, relative) is not there; the one error line names `--keys` (not
+/// `zkmargin setup`). With `--keys` at a directory without keys, the OS error is said
+/// once.
+#[test]
+fn verifier_outside_the_repository_names_keys_and_says_the_os_error_once() {
+    let d = temp();
+    let bundle = d.path().join("bundle.json");
+    fs::write(&bundle, "{}").unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkmargin-verifier"))
+            .args(args)
+            .current_dir(d.path())
+            .env_remove("ZKMARGIN_KEYS")
+            .env_remove("ZKMARGIN_ORACLE")
+            .env_remove("ZKMARGIN_PARAMS")
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("run zkmargin-verifier");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line:\n{stderr}");
+        assert!(
+            lines[0].starts_with("zkmargin-verifier: error: "),
+            "{stderr}"
+        );
+        lines[0].to_owned()
+    };
+    let line = run(&["verify", s(&bundle)]);
+    for needle in ["--keys", "keys/manifest.json", "inside the repository"] {
+        assert!(line.contains(needle), "{needle:?} missing: {line}");
+    }
+    assert!(!line.contains("zkmargin setup"), "{line}");
+    assert!(!line.contains("os error"), "{line}");
+
+    let empty = d.path().join("empty-keys");
+    fs::create_dir(&empty).unwrap();
+    let line = run(&["verify", s(&bundle), "--keys", s(&empty)]);
+    assert!(
+        line.contains("manifest.json") && line.contains("--keys"),
+        "{line}"
+    );
+    assert_eq!(
+        line.matches("No such file or directory").count(),
+        1,
+        "{line}"
+    );
+    assert_eq!(line.matches("give the directory").count(), 1, "{line}");
+}

@@ -978,3 +978,57 @@ fn now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// Deep breach, two positions: the whole BTC position is closed (the close factor does
+/// not apply in deep breach) and the ETH one is left, so the account is not restored.
+/// The reason printed is the true one, never "the close factor capped the action".
+#[test]
+fn a_deep_breach_close_that_falls_short_says_why() {
+    let w = world();
+    let d = tempfile::tempdir().unwrap();
+    let account = d.path().join("deep.json");
+    zk(
+        d.path(),
+        &[
+            "account",
+            "new",
+            "--id",
+            "11",
+            "-o",
+            s(&account),
+            "--quote=-54500",
+            "--position",
+            "BTC-PERP=1",
+            "--position",
+            "ETH-PERP=1",
+        ],
+    )
+    .ok();
+    // BTC at 40,000, ETH at 2,900: equity −11,600 USD, requirement 1,287 USD (deep
+    // breach: E < 0.95·R). Closing all of BTC gains the most; ETH stays open, so there
+    // is no deficit and the account is still in breach.
+    let crash = sign(d.path(), "crash.json", &prices(2_900, 40_000), &[]);
+    let transition = d.path().join("transition.json");
+    let next = d.path().join("next.json");
+    let run = w.liquidate(&account, &crash, &transition, &next, &[]);
+    let text = run.ok();
+    let health = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("health"))
+        .unwrap_or_else(|| panic!("no health line:\n{text}"));
+    for needle in [
+        "NOT restored yet",
+        "in deep breach the close factor does not apply",
+        "whole slot was taken",
+        "liquidate the new state again",
+    ] {
+        assert!(health.contains(needle), "{needle:?} missing: {health}");
+    }
+    assert!(!health.contains("capped"), "{health}");
+    let state = read_json(&next);
+    assert_eq!(state["account"]["positions"][0], 0, "BTC closed whole");
+    assert_eq!(
+        state["account"]["positions"][1], 1_000_000_000,
+        "ETH left open"
+    );
+}

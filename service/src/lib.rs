@@ -16,8 +16,12 @@
 //! client reads the answer), bundles per batch (413), a request timeout (408 while
 //! the body arrives, 503 while waiting for a verdict), a bounded verification queue
 //! (503 `overloaded`) and a fixed number of verification workers (the concurrency
-//! limit). Every error is `{"error": {"code", "message"}}`; the codes and their HTTP
-//! statuses are in [`error`]. `docs/openapi.yaml` describes the API.
+//! limit). Connections ([`ConnectionLimits`], the `server` module): a header-read
+//! timeout, an idle timeout, a limit on open connections, and bounds on the request
+//! head ([`MAX_HEAD_BYTES`], [`MAX_HEADERS`]). Every error is
+//! `{"error": {"code", "message"}}`; the codes and their HTTP statuses are in
+//! [`error`], and the few malformed requests hyper answers itself, with an empty body,
+//! are listed in `docs/openapi.yaml`, which describes the API.
 //!
 //! Settlement ([`AppState::with_ledger`]): the liquidation is verified on a worker
 //! thread like any proof, then the [`Settler`](zkmargin_settlement::Settler) applies it
@@ -39,6 +43,7 @@ pub mod dispatch;
 pub mod error;
 pub mod metrics;
 mod routes;
+mod server;
 mod state;
 
 use std::{future::Future, sync::Arc};
@@ -49,27 +54,25 @@ pub use dispatch::{AnyOutcome, Dispatcher, LiquidationOutcome, Outcome, SubmitEr
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use routes::router;
+pub use server::{ConnectionLimits, MAX_HEADERS, MAX_HEAD_BYTES};
 pub use state::{AppState, Limits, Provenance, BUILD_VERSION};
 
-/// Serves `router(state)` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish, stops the workers and closes the ledger's connections.
-///
-/// # Errors
-/// The listener's I/O error.
+/// Serves `router(state)` on `listener` with the connection limits of `connections`
+/// until `shutdown` completes, then lets in-flight requests finish, stops the workers
+/// and closes the ledger's connections. Accept errors (out of file descriptors, say)
+/// are logged and retried after a pause, never fatal.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    connections: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    server::run(listener, app, connections, shutdown).await;
     let state_for_workers = state.clone();
     // Joining the workers blocks: not on the executor's threads.
     let _ = tokio::task::spawn_blocking(move || state_for_workers.shutdown()).await;
     if let Some(ledger) = state.ledger() {
         ledger.close().await;
     }
-    Ok(())
 }

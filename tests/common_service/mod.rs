@@ -190,6 +190,9 @@ impl Server {
             "ZKMARGIN_PARAMS",
             "ZKMARGIN_LEDGER_DB",
             "ZKMARGIN_ALLOW_DEVELOPMENT",
+            "ZKMARGIN_HEADER_TIMEOUT_MS",
+            "ZKMARGIN_IDLE_TIMEOUT_MS",
+            "ZKMARGIN_MAX_CONNECTIONS",
         ] {
             command.env_remove(var);
         }
@@ -295,6 +298,38 @@ impl Server {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `request` as raw bytes on a new connection and reads until the server
+    /// closes it (or 10 s pass): the raw response, for requests no HTTP client sends.
+    pub fn raw(&self, request: &[u8]) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request).expect("send");
+        let mut response = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => response.extend_from_slice(&chunk[..n]),
+                // A reset after the answer (hyper closes with unread input): keep what
+                // arrived.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!(
+                    "reading the raw response: {e}; so far: {:?}",
+                    String::from_utf8_lossy(&response)
+                ),
+            }
+        }
+        String::from_utf8_lossy(&response).into_owned()
     }
 
     /// Sends SIGTERM.

@@ -182,7 +182,7 @@ pub enum FileError {
         reason: String,
     },
     /// The file has no `version` field.
-    #[error("{kind} file {} has no \"version\" field, so it is not a {kind} file (or one from before versioned formats): check the path (docs/FORMATS.md shows the format)", path.display())]
+    #[error("{kind} file {} has no \"version\" field, so it is not in the {kind} file format (or is from before versioned formats): check the path (docs/FORMATS.md shows the format)", path.display())]
     MissingVersion {
         /// What the file should be.
         kind: FileKind,

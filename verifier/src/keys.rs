@@ -83,7 +83,7 @@ pub struct KeyFile {
 #[non_exhaustive]
 pub enum KeyError {
     /// The manifest or a key file could not be read.
-    #[error("cannot read {path}: {source} (run `zkmargin setup` to create keys)")]
+    #[error("cannot read {path}: {source} (give the directory that holds the keys with --keys, or create keys with `zkmargin setup`)")]
     Read {
         /// The file.
         path: PathBuf,

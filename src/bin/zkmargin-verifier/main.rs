@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use zkmargin::runtime::{self, Flavor};
 use zkmargin_oracle::development_committee;
-use zkmargin_service::{AppState, Limits, Provenance};
+use zkmargin_service::{AppState, ConnectionLimits, Limits, Provenance};
 use zkmargin_settlement::Ledger;
 use zkmargin_verifier::{
     config::DEFAULT_KEYS_DIR,
@@ -95,6 +95,20 @@ struct ServeArgs {
     /// Request timeout in milliseconds (body upload 408, waiting for a verdict 503).
     #[arg(long, env = "ZKMARGIN_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     request_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's head (request line and headers)
+    /// in full, however slowly it trickles; then the connection is closed.
+    #[arg(long, env = "ZKMARGIN_HEADER_TIMEOUT_MS", default_value_t = millis(ConnectionLimits::default().header_timeout))]
+    header_timeout_ms: u64,
+    /// Milliseconds a connection may stay open with no request being handled and no
+    /// byte moving either way (a kept-alive connection between requests, a client
+    /// that stops reading its answer); then it is closed.
+    #[arg(long, env = "ZKMARGIN_IDLE_TIMEOUT_MS", default_value_t = millis(ConnectionLimits::default().idle_timeout))]
+    idle_timeout_ms: u64,
+    /// Most client connections open at once; beyond it new connections wait in the
+    /// listen backlog until one closes. Keep it well below the open-file limit
+    /// (`ulimit -n`).
+    #[arg(long, env = "ZKMARGIN_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
     /// Verification workers: jobs verified at once (the concurrency limit).
     /// Default: the number of cores.
     #[arg(long, env = "ZKMARGIN_WORKERS")]
@@ -141,6 +155,11 @@ struct VerifyArgs {
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
+/// A flag's default in milliseconds.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
@@ -151,10 +170,27 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("zkmargin-verifier: error: {e:#}");
+            eprintln!("zkmargin-verifier: error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text an outer
+/// message already quotes (library errors often say their source in their own words).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn init_tracing() {
@@ -216,6 +252,14 @@ impl TrustArgs {
 
 /// Opens the verifier; records each development default and warning for announcing.
 fn build_verifier(trust: &TrustArgs, at: Option<u64>) -> Result<Loaded> {
+    // The default keys directory is relative: it exists only in the repository.
+    let default_manifest = std::path::Path::new(DEFAULT_KEYS_DIR).join("manifest.json");
+    if trust.keys.is_none() && !default_manifest.exists() {
+        bail!(
+            "no --keys given and there is no {} here (the development keys are the default only inside the repository): pass --keys DIR (or ZKMARGIN_KEYS) with the keys directory to verify against",
+            default_manifest.display()
+        );
+    }
     let Opened {
         verifier,
         keys_dir,
@@ -310,9 +354,20 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         notes,
         ..
     } = loaded;
-    if args.max_batch == 0 || args.max_body_bytes == 0 || args.request_timeout_ms == 0 {
-        bail!("--max-batch, --max-body-bytes and --request-timeout-ms must be positive");
+    if args.max_batch == 0
+        || args.max_body_bytes == 0
+        || args.request_timeout_ms == 0
+        || args.header_timeout_ms == 0
+        || args.idle_timeout_ms == 0
+        || args.max_connections == 0
+    {
+        bail!("--max-batch, --max-body-bytes, --request-timeout-ms, --header-timeout-ms, --idle-timeout-ms and --max-connections must be positive");
     }
+    let connections = ConnectionLimits {
+        header_timeout: Duration::from_millis(args.header_timeout_ms),
+        idle_timeout: Duration::from_millis(args.idle_timeout_ms),
+        max_connections: args.max_connections,
+    };
     if args.ledger.is_some() && verifier.liquidation_key_fingerprint().is_none() {
         bail!(
             "--ledger needs the liquidation circuit's keys, and the keys directory lists none \
@@ -367,6 +422,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             workers = limits.workers,
             max_batch = limits.max_batch,
             max_body_bytes = limits.max_body_bytes,
+            max_connections = connections.max_connections,
+            header_timeout_ms = args.header_timeout_ms,
+            idle_timeout_ms = args.idle_timeout_ms,
             "verifier loaded"
         );
         let state = AppState::with_ledger(
@@ -381,9 +439,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
             ledger,
         );
         eprintln!("zkmargin-verifier: listening on http://{local}");
-        zkmargin_service::serve(listener, state, shutdown_signal())
-            .await
-            .context("server failed")?;
+        zkmargin_service::serve(listener, state, connections, shutdown_signal()).await;
         tracing::info!("shut down cleanly");
         Ok::<_, anyhow::Error>(())
     })?;

@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Instant};
 use anyhow::{bail, Context};
 use rand::rngs::OsRng;
 use serde_json::json;
-use zkmargin_circuits::{Health, RiskParams, PPM};
+use zkmargin_circuits::{close_factor_max, Health, RiskParams, PPM};
 use zkmargin_prover::{
     files::{load_oracle_config, load_signed_report, write_json, WriteOptions},
     AccountFile, LiquidationProof, LiquidationProver, LiquidationRequest, OracleCheck,
@@ -177,9 +177,6 @@ fn health_verdict(proven: &LiquidationProof, params: &RiskParams) -> String {
     let after: &Health = &proven.health_after;
     let target = params.liquidation.liquidation_target_ppm;
     let target_text = format!("τ = {}", crate::units::format_amount(i128::from(target), 6));
-    // Whether the action took everything the slot held (a dust or deep-breach
-    // exemption, or the whole position anyway) or stopped at the close factor.
-    let whole_slot = proven.public.action.held_in(&proven.new_account) == 0;
     if proven.public.deficit > 0 {
         "closed out, the deficit left to the insurance fund".to_owned()
     } else if after.at(target) >= 0 {
@@ -190,14 +187,36 @@ fn health_verdict(proven: &LiquidationProof, params: &RiskParams) -> String {
         } else {
             "NOT restored yet"
         };
-        let why = if whole_slot {
-            "the whole slot was taken"
-        } else {
-            "the close factor capped the action"
-        };
+        let why = stopped_short_because(proven);
         format!(
             "{state} ({why}, below the target buffer {target_text}): liquidate the new state again"
         )
+    }
+}
+
+/// Why an action that leaves the account below the target buffer stopped where it did:
+/// the bound the rules put on its amount, recomputed on the old state
+/// ([`close_factor_max`]), so the close factor is named only when it applied.
+fn stopped_short_because(proven: &LiquidationProof) -> &'static str {
+    let action = &proven.public.action;
+    let amount = action.amount();
+    let left = action.held_in(&proven.new_account);
+    let held = u64::try_from(left + i128::from(amount)).unwrap_or(u64::MAX);
+    let (max, deep) = close_factor_max(action, held, &proven.health_before, &proven.public);
+    if left <= 0 {
+        if deep {
+            "in deep breach the close factor does not apply, and the whole slot was taken"
+        } else if max == held {
+            "the slot is dust, so the close factor does not apply, and the whole of it was taken"
+        } else {
+            "the whole slot was taken"
+        }
+    } else if amount == max {
+        "the close factor capped the action"
+    } else {
+        // The rules' amount is the least whose linear gain reaches the target; the
+        // account's rounding can leave it a hair short.
+        "rounding left the rules' amount just short of the target"
     }
 }
 
