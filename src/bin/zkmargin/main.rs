@@ -20,6 +20,7 @@ mod account;
 mod ceremony;
 mod demo;
 mod describe;
+mod evm;
 mod inspect;
 mod ledger;
 mod liquidate;
@@ -121,6 +122,12 @@ enum Command {
     /// and `zkmargin-verifier serve --ledger` refuse that trust without
     /// --allow-development.
     Demo(demo::DemoArgs),
+    /// Export artifacts for other toolchains: `export solidity` writes the EVM verifiers.
+    #[command(subcommand)]
+    Export(evm::ExportCommand),
+    /// The on-chain settlement contract: `evm calldata` encodes a bundle's calls.
+    #[command(subcommand)]
+    Evm(evm::EvmCommand),
 }
 
 /// Default keys directory (relative to the working directory).
@@ -211,6 +218,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args, &out),
         Command::Inspect(args) => inspect::run(args, &out),
         Command::Demo(args) => demo::run(args, &out),
+        Command::Export(cmd) => evm::run_export(cmd, &out),
+        Command::Evm(cmd) => evm::run_evm(cmd, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
