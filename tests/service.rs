@@ -206,13 +206,13 @@ fn malformed_inputs_get_json_4xx_and_the_server_keeps_serving() {
             "wrong proof length",
             s.verify(&with(&|b| b.proof.truncate(200))),
             400,
-            "malformed_proof",
+            "invalid_bundle",
         ),
         (
             "proof too long",
             s.verify(&with(&|b| b.proof.push_str("0000"))),
             400,
-            "malformed_proof",
+            "invalid_bundle",
         ),
         (
             "points not on the curve",

@@ -162,14 +162,17 @@ fn hex_has_one_spelling_everywhere() {
             "invalid_bundle",
             "lowercase",
         ),
-        (
-            "signature",
-            upper("signature"),
-            400,
-            "invalid_bundle",
-            "lowercase",
-        ),
     ]);
+    // A signature is read by the oracle's verification, not by the bundle decoder: the
+    // same lowercase rule refuses it there, as a rejected report (422, exit 3).
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let text = upper("signature");
+    let response = server.post("/v1/verify", text.as_bytes());
+    assert_error(&response, 422, "oracle_malformed_signature");
+    let message = response.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("lowercase"), "service said {message}");
+    cli_verify(&dir, "signature.json", &text).fails(3, &["lowercase"]);
 }
 
 #[test]
