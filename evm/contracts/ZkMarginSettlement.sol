@@ -15,6 +15,10 @@ import {LiquidationVerifierLib} from "./generated/LiquidationVerifier.sol";
 /// fund credited, a deficit paid by the fund and the rest recorded as socialized loss,
 /// one event per movement. Balances are accounting credits in quote units: the
 /// contract holds and moves no ether (no payable function).
+/// Storage is laid out so that a liquidation writes exactly one fresh slot, its replay
+/// key: the account record is keyed by account id and rewritten in place, a
+/// liquidator's credit lives in the (never zero) slot of its registration, and the
+/// fund's balance and the socialized losses share one slot.
 /// @dev Errors carry the codes of `SettleError::code` and `OracleError::code` (in the
 /// comment of each). Every state-changing function checks, then writes, and makes no
 /// external call at all (the verifiers are inlined; precompiles only).
@@ -31,8 +35,13 @@ contract ZkMarginSettlement {
     error UnknownAccount(uint64 accountId);
     /// `account_exists`.
     error AccountExists(uint64 accountId);
-    /// `commitment_in_use`: another account already holds this commitment.
-    error CommitmentInUse(uint256 commitment);
+    /// `unknown_liquidator`: no liquidator registered with this id (register once with
+    /// `registerLiquidator`; the contract's own code, the SQL ledger needs none).
+    error UnknownLiquidator(uint64 liquidator);
+    /// `liquidator_exists`: this liquidator id is already registered.
+    error LiquidatorExists(uint64 liquidator);
+    /// `liquidator_key_rejected`: only a liquidator's payout address may hand it over.
+    error LiquidatorKeyRejected(uint64 liquidator, address caller);
     /// `operator_key_rejected`: an operator call from another address.
     error OperatorKeyRejected(address caller);
     /// `zero_deposit`.
@@ -41,6 +50,13 @@ contract ZkMarginSettlement {
     error Overflow();
     /// `untrusted_verifier`: deployed with a key fingerprint other than the inlined key's.
     error UntrustedVerifier(bytes32 given, bytes32 inlined);
+    /// `oracle_invalid_config`: quorum not in 1..=signers, or a zero maximum age.
+    error InvalidOracleConfig(uint256 signers, uint256 quorum, uint64 maxAgeSecs);
+    /// `oracle_invalid_config`: a committee member that is the zero address or listed twice.
+    error InvalidSigner(address signer);
+    /// `invalid_argument`: `what` names the argument (an insurance share above 10^6
+    /// ppm, a zero payout address).
+    error InvalidArgument(bytes32 what);
     /// `oracle_invalid_report`: the report bytes are not a valid canonical report.
     error InvalidReport(uint256 offset);
     /// `oracle_malformed_signature`: s is not in the low half (BIP 62), or r, s are 0.
@@ -94,6 +110,9 @@ contract ZkMarginSettlement {
     event InsuranceFee(uint64 indexed accountId, bytes32 indexed statementDigest, uint64 amount, uint64 balance);
     /// `fund_deposit`.
     event FundDeposit(uint64 amount, uint64 balance);
+    /// A liquidator id was registered, or its payout address changed (no SQL-ledger
+    /// twin: the ledger credits any id).
+    event LiquidatorRegistered(uint64 indexed liquidator, address payout);
     /// `deficit_covered` (the amount leaves the fund).
     event DeficitCovered(uint64 indexed accountId, bytes32 indexed statementDigest, uint64 amount, uint64 deficit, uint64 balance);
     /// `loss_socialized`.
@@ -178,20 +197,36 @@ contract ZkMarginSettlement {
 
     /// Posted reports by id (the report's SHA-256 digest).
     mapping(bytes32 => Tick) public ticks;
-    /// Current commitment → (1 << 255) | accountId << 128 | nonce << 64 | newest
-    /// report time the account was liquidated at.
-    mapping(uint256 => uint256) private holder;
-    /// Registered account ids.
-    mapping(uint64 => bool) public registered;
+    /// An account: its current commitment (one slot), then its nonce (commitment
+    /// replacements so far), the newest report time it was liquidated at and the
+    /// registered flag (one slot, never zero once registered). A liquidation rewrites
+    /// both in place: no fresh slot.
+    struct Account {
+        uint256 commitment;
+        uint64 nonce;
+        uint64 liquidatedAt;
+        bool registered;
+    }
+
+    /// A liquidator: who its credits belong to and its credit, quote units (one slot,
+    /// never zero once registered, so a credit is never a fresh-slot write).
+    struct Liquidator {
+        address payout;
+        uint64 credit;
+    }
+
+    /// Accounts by id. Keyed by id, not commitment: the commitment binds the account id
+    /// (and the liquidation circuit keeps the id), so two accounts' commitments differ.
+    mapping(uint64 => Account) public accounts;
     /// Applied statement digests: the replay keys.
     mapping(bytes32 => bool) public applied;
-    /// Liquidator credits, quote units.
-    mapping(uint64 => uint64) public liquidatorCredit;
-    /// The insurance fund's balance and the socialized losses recorded, quote units.
+    /// Registered liquidators by id (the id the liquidation proof binds).
+    mapping(uint64 => Liquidator) public liquidators;
+    /// The insurance fund's balance and the socialized losses recorded, quote units
+    /// (one slot).
     uint64 public fundBalance;
     uint64 public socializedLoss;
 
-    uint256 private constant LIVE = 1 << 255;
     uint256 private constant PPM = 1_000_000;
     /// secp256k1 group order / 2: the largest low-S value.
     uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -234,8 +269,10 @@ contract ZkMarginSettlement {
         if (c.liquidationKeyFingerprint != LiquidationVerifierLib.KEY_FINGERPRINT) {
             revert UntrustedVerifier(c.liquidationKeyFingerprint, LiquidationVerifierLib.KEY_FINGERPRINT);
         }
-        require(c.quorum >= 1 && c.quorum <= c.signers.length && c.maxAgeSecs > 0, "oracle config");
-        require(c.insuranceSharePpm <= PPM, "insurance share");
+        if (c.quorum < 1 || c.quorum > c.signers.length || c.maxAgeSecs == 0) {
+            revert InvalidOracleConfig(c.signers.length, c.quorum, c.maxAgeSecs);
+        }
+        if (c.insuranceSharePpm > PPM) revert InvalidArgument("insuranceSharePpm");
         operator = c.operator;
         oracleConfigDigest = c.oracleConfigDigest;
         riskParamsDigest = c.riskParamsDigest;
@@ -244,7 +281,7 @@ contract ZkMarginSettlement {
         maxFutureSkewSecs = c.maxFutureSkewSecs;
         insuranceSharePpm = c.insuranceSharePpm;
         for (uint256 i = 0; i < c.signers.length; i++) {
-            require(c.signers[i] != address(0) && !isSigner[c.signers[i]], "signers");
+            if (c.signers[i] == address(0) || isSigner[c.signers[i]]) revert InvalidSigner(c.signers[i]);
             isSigner[c.signers[i]] = true;
         }
         uint256 used;
@@ -359,8 +396,8 @@ contract ZkMarginSettlement {
     }
 
     /// Decodes a canonical report (`PriceReport::canonical_bytes`, validated as
-    /// `PriceReport::validate` does, feed-id characters aside) into its times and the
-    /// price of each slot (0 for slots no feed of the report is configured for).
+    /// `PriceReport::validate` does) into its times and the price of each slot (0 for
+    /// slots no feed of the report is configured for).
     function _parse(bytes calldata r)
         private
         view
@@ -385,6 +422,7 @@ contract ZkMarginSettlement {
             // word order is the byte order of the ids, and strictly ascending words
             // mean strictly ascending, distinct ids.
             bytes32 id = bytes32(r[off + 1:off + 1 + len]);
+            if (!_printable(uint256(id), len)) revert InvalidReport(off);
             if (uint256(id) <= previous) revert InvalidReport(off);
             previous = uint256(id);
             off += 1 + len;
@@ -401,6 +439,20 @@ contract ZkMarginSettlement {
             }
         }
         if (off != r.length) revert InvalidReport(off);
+    }
+
+    /// Whether the first `len` (1..=32) bytes of `w` are printable ASCII, 0x21..=0x7e,
+    /// as the oracle crate requires of feed ids: all bytes at once (SWAR). With every
+    /// byte below 0x80, adding 0x5f to each sets its top bit iff it is ≥ 0x21, adding
+    /// 0x01 iff it is ≥ 0x7f, and no byte carries into the next (0x7f + 0x5f < 0x100).
+    function _printable(uint256 w, uint256 len) private pure returns (bool) {
+        uint256 high = 0x8080808080808080808080808080808080808080808080808080808080808080;
+        uint256 idHigh = high & ~(type(uint256).max >> (8 * len));
+        if (w & high != 0) return false;
+        unchecked {
+            return (w + 0x5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f) & idHigh == idHigh
+                && (w + 0x0101010101010101010101010101010101010101010101010101010101010101) & idHigh == 0;
+        }
     }
 
     function _lowestBit(uint256 x) private pure returns (uint256 i) {
@@ -430,25 +482,35 @@ contract ZkMarginSettlement {
         MarginVerifierLib.verifyFolded(proof, [commitment, status, tau], t.marginX, t.marginY);
     }
 
-    /// Whether `commitment` is some account's current commitment.
-    function isCurrent(uint256 commitment) external view returns (bool) {
-        return holder[commitment] != 0;
+    /// Whether `commitment` is account `accountId`'s current commitment.
+    function isCurrent(uint64 accountId, uint256 commitment) external view returns (bool) {
+        Account storage a = accounts[accountId];
+        return a.registered && a.commitment == commitment;
+    }
+
+    /// Liquidator `liquidator`'s credit, quote units (0 if unregistered).
+    function liquidatorCredit(uint64 liquidator) external view returns (uint64) {
+        return liquidators[liquidator].credit;
     }
 
     // ------------------------------------------------------------------ liquidation
 
-    /// Applies a liquidation. `statement` is the 4 per-proof public inputs (old and
-    /// new commitment, action word, money word) and `prices` the 16 price inputs of
-    /// `LiquidationPublic::to_field_elements`, which must be report `reportId`'s; the
-    /// other 29 inputs are the deployed parameters. The statement digest (the replay
-    /// key) is `LiquidationPublic::digest` of those 49 inputs. As `apply.rs`: the statement
-    /// digest must be new, the old commitment current, the report not older than the
-    /// account's last liquidation; the proof must verify; then the account moves to the
-    /// new commitment (nonce + 1), the liquidator and the fund are credited
-    /// (insurance fee = penalty * insuranceSharePpm / 1e6, the rest to the liquidator),
-    /// a deficit is paid by the fund as far as its balance goes and the rest recorded
-    /// as socialized loss.
+    /// Applies a liquidation of account `accountId`. `statement` is the 4 per-proof
+    /// public inputs (old and new commitment, action word, money word) and `prices` the
+    /// 16 price inputs of `LiquidationPublic::to_field_elements`, which must be report
+    /// `reportId`'s; the other 29 inputs are the deployed parameters. The statement
+    /// digest (the replay key) is `LiquidationPublic::digest` of those 49 inputs. As
+    /// `apply.rs`: the statement digest must be new, the old commitment the account's
+    /// current one, the report not older than the account's last liquidation, the
+    /// liquidator (the proof's) registered; the proof must verify; then the account
+    /// moves to the new commitment (nonce + 1), the liquidator and the fund are
+    /// credited (insurance fee = penalty * insuranceSharePpm / 1e6, the rest to the
+    /// liquidator), a deficit is paid by the fund as far as its balance goes and the
+    /// rest recorded as socialized loss. `accountId` is not a statement input (the
+    /// commitment hides it): a wrong one names an account whose commitment is not the
+    /// statement's, and reverts `StaleCommitment`.
     function liquidate(
+        uint64 accountId,
         uint256[4] calldata statement,
         uint256[16] calldata prices,
         bytes32 reportId,
@@ -460,25 +522,27 @@ contract ZkMarginSettlement {
         bytes32 digest =
             sha256(abi.encodePacked(uint8(33), "zkmargin/liquidation-statement/v2", statement, prices, _params()));
         if (applied[digest]) revert Replay(digest);
-        uint256 h = holder[statement[0]];
-        if (h == 0) revert StaleCommitment(statement[0]);
+        Account storage a = accounts[accountId];
+        if (!a.registered) revert UnknownAccount(accountId);
+        if (a.commitment != statement[0]) revert StaleCommitment(statement[0]);
         uint64 observedAt = t.observedAt;
-        if (uint64(h) > observedAt) revert StaleReport(uint64(h >> 128), observedAt, uint64(h));
-        if (holder[statement[1]] != 0) revert CommitmentInUse(statement[1]);
+        if (a.liquidatedAt > observedAt) revert StaleReport(accountId, observedAt, a.liquidatedAt);
+        // The words are range-checked by the circuit: a verified proof's fields fit.
+        uint64 liquidatorId = uint64(statement[2] >> 69);
+        Liquidator storage l = liquidators[liquidatorId];
+        if (l.payout == address(0)) revert UnknownLiquidator(liquidatorId);
         LiquidationVerifierLib.verifyFolded(
             proof, [statement[0], statement[1], statement[2], statement[3]], t.liquidationX, t.liquidationY
         );
-        Movement memory m = _terms(statement[2], statement[3], h);
-        m.observedAt = observedAt;
+        Movement memory m = _terms(statement[3], l.credit);
+        (m.accountId, m.liquidator, m.nonce) = (accountId, liquidatorId, a.nonce + 1);
 
-        // Effects: no external call anywhere (precompiles only).
+        // Effects: no external call anywhere (precompiles only). One fresh slot (the
+        // replay key); the account, the credit and the fund are rewritten in place.
         applied[digest] = true;
-        delete holder[statement[0]];
-        holder[statement[1]] =
-            LIVE | (uint256(m.accountId) << 128) | (uint256(m.nonce) << 64) | m.observedAt;
-        liquidatorCredit[m.liquidator] = m.credit;
-        fundBalance = m.fundAfter;
-        if (m.socialized > 0) socializedLoss = m.lossAfter;
+        (a.commitment, a.nonce, a.liquidatedAt) = (statement[1], m.nonce, observedAt);
+        l.credit = m.credit;
+        (fundBalance, socializedLoss) = (m.fundAfter, m.lossAfter);
         _log(m, digest, statement[0], statement[1], reportId);
     }
 
@@ -487,7 +551,6 @@ contract ZkMarginSettlement {
         uint64 accountId;
         uint64 liquidator;
         uint64 nonce;
-        uint64 observedAt;
         uint64 penalty;
         uint64 deficit;
         uint64 insuranceFee;
@@ -500,19 +563,16 @@ contract ZkMarginSettlement {
         uint64 lossAfter;
     }
 
-    /// The movement of a verified statement's words from the account's holder record:
-    /// fees first, then the deficit out of the fund (this fee included).
-    function _terms(uint256 actionWord, uint256 moneyWord, uint256 h) private view returns (Movement memory m) {
-        // The words are range-checked by the circuit: a verified proof's fields fit.
-        m.accountId = uint64(h >> 128);
-        m.nonce = uint64(h >> 64) + 1;
-        m.liquidator = uint64(actionWord >> 69);
+    /// The money a verified statement's money word moves, given the liquidator's
+    /// credit: fees first, then the deficit out of the fund (this fee included).
+    function _terms(uint256 moneyWord, uint64 creditBefore) private view returns (Movement memory m) {
+        // The money word is range-checked by the circuit: a verified proof's fields fit.
         m.penalty = uint64((moneyWord >> 62) & ((1 << 62) - 1));
         m.deficit = uint64(moneyWord >> 124);
         uint256 fee = (uint256(m.penalty) * insuranceSharePpm) / PPM;
         m.insuranceFee = uint64(fee < m.penalty ? fee : m.penalty);
         m.liquidatorFee = m.penalty - m.insuranceFee;
-        uint256 credit = uint256(liquidatorCredit[m.liquidator]) + m.liquidatorFee;
+        uint256 credit = uint256(creditBefore) + m.liquidatorFee;
         uint256 fundAfterFee = uint256(fundBalance) + m.insuranceFee;
         if (credit >= 1 << 63 || fundAfterFee >= 1 << 63) revert Overflow();
         m.credit = uint64(credit);
@@ -573,26 +633,48 @@ contract ZkMarginSettlement {
 
     // ------------------------------------------------------------------ operator
 
-    /// Registers account `accountId` at `commitment`.
+    /// Registers account `accountId` at `commitment` (a commitment to an account of
+    /// that id: the operator's word, as in the SQL ledger).
     function registerAccount(uint64 accountId, uint256 commitment) external onlyOperator {
-        if (registered[accountId]) revert AccountExists(accountId);
-        if (holder[commitment] != 0) revert CommitmentInUse(commitment);
-        registered[accountId] = true;
-        holder[commitment] = LIVE | (uint256(accountId) << 128);
+        Account storage a = accounts[accountId];
+        if (a.registered) revert AccountExists(accountId);
+        (a.commitment, a.registered) = (commitment, true);
         emit AccountRegistered(accountId, commitment);
     }
 
     /// Replaces account `accountId`'s commitment `expected` (a trade, a deposit):
     /// nonce + 1. `StaleCommitment` if `expected` is not its current one.
     function replaceCommitment(uint64 accountId, uint256 expected, uint256 commitment) external onlyOperator {
-        if (!registered[accountId]) revert UnknownAccount(accountId);
-        uint256 h = holder[expected];
-        if (h == 0 || uint64(h >> 128) != accountId) revert StaleCommitment(expected);
-        if (holder[commitment] != 0) revert CommitmentInUse(commitment);
-        uint64 nonce = uint64(h >> 64) + 1;
-        delete holder[expected];
-        holder[commitment] = LIVE | (uint256(accountId) << 128) | (uint256(nonce) << 64) | uint64(h);
+        Account storage a = accounts[accountId];
+        if (!a.registered) revert UnknownAccount(accountId);
+        if (a.commitment != expected) revert StaleCommitment(expected);
+        uint64 nonce = a.nonce + 1;
+        (a.commitment, a.nonce) = (commitment, nonce);
         emit CommitmentReplaced(accountId, expected, commitment, nonce);
+    }
+
+    /// Registers liquidator id `liquidator`, whose credits belong to `payout`; the
+    /// operator only. Ids are the venue's (the liquidation proof names one), so a
+    /// self-registration would let anyone squat an id the venue assigned and take its
+    /// credits; an operator that refuses to register a liquidator only withholds
+    /// liquidations, which it can already do (docs/ONCHAIN.md, trust assumptions).
+    function registerLiquidator(uint64 liquidator, address payout) external onlyOperator {
+        if (payout == address(0)) revert InvalidArgument("payout");
+        Liquidator storage l = liquidators[liquidator];
+        if (l.payout != address(0)) revert LiquidatorExists(liquidator);
+        l.payout = payout;
+        emit LiquidatorRegistered(liquidator, payout);
+    }
+
+    /// Hands liquidator `liquidator` (its credit included) to `payout`; only its
+    /// current payout address may.
+    function transferLiquidator(uint64 liquidator, address payout) external {
+        Liquidator storage l = liquidators[liquidator];
+        if (l.payout == address(0)) revert UnknownLiquidator(liquidator);
+        if (msg.sender != l.payout) revert LiquidatorKeyRejected(liquidator, msg.sender);
+        if (payout == address(0)) revert InvalidArgument("payout");
+        l.payout = payout;
+        emit LiquidatorRegistered(liquidator, payout);
     }
 
     /// Capitalizes the insurance fund by `amount` quote units (an accounting credit).

@@ -7,10 +7,11 @@
 use ark_bn254::Fr;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use zkmargin_circuits::{
-    LiquidationPublic, LiquidationRules, MarginPublic, MarginWeights, Prices, RiskParams, TOKENS,
+    LiquidationPublic, LiquidationRules, LiquidationTerms, MarginPublic, MarginWeights, Prices,
+    RiskParams, TOKENS,
 };
 use zkmargin_oracle::{OracleConfig, SignedReport, SignerId};
-use zkmargin_verifier::bundle::{ProofBundle, Statement};
+use zkmargin_verifier::bundle::{ProofBundle, Statement, BUNDLE_VERSION};
 
 use crate::{
     abi::{keccak256, selector},
@@ -280,7 +281,7 @@ pub const POST_REPORT: &str = "postReport(bytes,(address,bytes32,bytes32)[])";
 /// `verifyMargin`'s signature.
 pub const VERIFY_MARGIN: &str = "verifyMargin(uint256,uint256,uint256,bytes32,uint256[8])";
 /// `liquidate`'s signature.
-pub const LIQUIDATE: &str = "liquidate(uint256[4],uint256[16],bytes32,uint256[8])";
+pub const LIQUIDATE: &str = "liquidate(uint64,uint256[4],uint256[16],bytes32,uint256[8])";
 
 /// `verifyMargin(commitment, status, tau, reportId, proof)`.
 pub fn verify_margin(public: &MarginPublic, report_id: [u8; 32], proof: &[Word; 8]) -> Vec<u8> {
@@ -291,13 +292,20 @@ pub fn verify_margin(public: &MarginPublic, report_id: [u8; 32], proof: &[Word; 
     call(VERIFY_MARGIN, &args)
 }
 
-/// `liquidate(statement, prices, reportId, proof)` from the statement's 49 inputs as
-/// words (any words: the contract checks them): the 4 per-proof inputs and the 16
-/// prices are sent, the 29 parameter inputs are the contract's own.
+/// `liquidate(accountId, statement, prices, reportId, proof)` from the statement's 49
+/// inputs as words (any words: the contract checks them): the 4 per-proof inputs and
+/// the 16 prices are sent, the 29 parameter inputs are the contract's own. The
+/// account id is not a statement input (the commitment hides it): it comes from the
+/// account's owner or from the contract's events of the old commitment.
 ///
 /// # Panics
 /// If `inputs` has fewer than 20 words.
-pub fn liquidate_words(inputs: &[Word], report_id: [u8; 32], proof: &[Word; 8]) -> Vec<u8> {
+pub fn liquidate_words(
+    account_id: u64,
+    inputs: &[Word],
+    report_id: [u8; 32],
+    proof: &[Word; 8],
+) -> Vec<u8> {
     let (per_proof, prices) = (
         &inputs[..LiquidationPublic::PER_PROOF_INPUTS],
         &inputs[LiquidationPublic::PRICES..LiquidationPublic::WEIGHTS],
@@ -305,6 +313,7 @@ pub fn liquidate_words(inputs: &[Word], report_id: [u8; 32], proof: &[Word; 8]) 
     call(
         LIQUIDATE,
         &[
+            Token::Word(Word::from_u64(account_id)),
             words(per_proof),
             words(prices),
             Token::Word(Word(report_id)),
@@ -313,10 +322,37 @@ pub fn liquidate_words(inputs: &[Word], report_id: [u8; 32], proof: &[Word; 8]) 
     )
 }
 
-/// `liquidate` for a liquidation statement.
-pub fn liquidate(public: &LiquidationPublic, report_id: [u8; 32], proof: &[Word; 8]) -> Vec<u8> {
+/// `liquidate` of account `account_id` for a liquidation statement.
+pub fn liquidate(
+    account_id: u64,
+    public: &LiquidationPublic,
+    report_id: [u8; 32],
+    proof: &[Word; 8],
+) -> Vec<u8> {
     let fields: Vec<Fr> = public.to_field_elements().to_vec();
-    liquidate_words(&input_words(&fields), report_id, proof)
+    liquidate_words(account_id, &input_words(&fields), report_id, proof)
+}
+
+/// `registerLiquidator(liquidator, payout)`: by the operator only.
+pub fn register_liquidator(liquidator: u64, payout: &[u8; 20]) -> Vec<u8> {
+    call(
+        "registerLiquidator(uint64,address)",
+        &[
+            Token::Word(Word::from_u64(liquidator)),
+            Token::Word(address_word(payout)),
+        ],
+    )
+}
+
+/// `transferLiquidator(liquidator, payout)`: by the liquidator's current payout address.
+pub fn transfer_liquidator(liquidator: u64, payout: &[u8; 20]) -> Vec<u8> {
+    call(
+        "transferLiquidator(uint64,address)",
+        &[
+            Token::Word(Word::from_u64(liquidator)),
+            Token::Word(address_word(payout)),
+        ],
+    )
 }
 
 /// `registerAccount(accountId, commitment)`.
@@ -410,16 +446,32 @@ pub fn liquidation_public(
     })
 }
 
-/// The settlement calls of `bundle` under `params` (see [`BundleCalldata`]).
+/// The settlement calls of `bundle` under `params` (see [`BundleCalldata`]);
+/// `account_id` is the liquidated account's id, which a liquidation bundle does not
+/// carry (the commitment hides it) and `liquidate` takes.
+///
+/// What the calls do not carry is checked here, as `zkmargin_verifier` checks it, so
+/// that a bundle the verifier refuses for it is refused here too: the format version,
+/// the risk parameters' digest, and a liquidation's terms (recomputed from the action,
+/// the report's prices and `params`: the contract recomputes the fee split and takes
+/// only V, P and the deficit from the proof). The key fingerprint is a label: the
+/// contract verifies against its inlined key whatever the bundle names
+/// (docs/ONCHAIN.md, "Bundles and calldata").
 ///
 /// # Errors
 /// [`BundleError::Statement`] for the statement errors of [`margin_public`] and
 /// [`liquidation_public`] and an undecodable proof; [`BundleError::Signature`] for a
-/// malformed report signature.
+/// malformed report signature; [`BundleError::AccountIdRequired`] for a liquidation
+/// bundle without `account_id`; [`BundleError::Version`], [`BundleError::InvalidAction`],
+/// [`BundleError::TermsMismatch`].
 pub fn bundle_calldata(
     bundle: &ProofBundle,
     params: &RiskParams,
+    account_id: Option<u64>,
 ) -> Result<BundleCalldata, BundleError> {
+    if bundle.version != BUNDLE_VERSION {
+        return Err(BundleError::Version(bundle.version));
+    }
     let report_id = bundle.report.report.digest();
     let proof = proof_words(&bundle_proof(bundle)?);
     let (function, call, statement_digest) = match &bundle.statement {
@@ -433,9 +485,15 @@ pub fn bundle_calldata(
         }
         Statement::Liquidation(_) => {
             let public = liquidation_public(bundle, params)?;
+            let terms = LiquidationTerms::of(&public.action, &public.prices, params)
+                .map_err(|e| BundleError::InvalidAction(e.to_string()))?;
+            if terms != public.terms {
+                return Err(BundleError::TermsMismatch);
+            }
+            let account_id = account_id.ok_or(BundleError::AccountIdRequired)?;
             (
                 "liquidate",
-                liquidate(&public, report_id, &proof),
+                liquidate(account_id, &public, report_id, &proof),
                 Some(Word(public.digest())),
             )
         }
@@ -459,6 +517,19 @@ pub enum BundleError {
     /// A report signature.
     #[error(transparent)]
     Signature(#[from] SettlementError),
+    /// A liquidation bundle and no account id: `liquidate` takes the liquidated
+    /// account's id, which the bundle does not carry.
+    #[error("a liquidation bundle does not carry the liquidated account's id (its commitment hides it): give the account id (from the account, or from the contract's events of the old commitment)")]
+    AccountIdRequired,
+    /// A bundle format version other than [`BUNDLE_VERSION`].
+    #[error("bundle format version {0}, expected {BUNDLE_VERSION}")]
+    Version(u32),
+    /// The liquidation's action names no slot of the parameters, or its terms overflow.
+    #[error("invalid liquidation action: {0}")]
+    InvalidAction(String),
+    /// The liquidation's terms are not those of its action at the report's prices.
+    #[error("the liquidation's terms are not those of its action at the report's prices under the risk parameters")]
+    TermsMismatch,
 }
 
 /// Every custom error of the contract: its Solidity signature and its code (the
@@ -469,11 +540,22 @@ pub const SETTLEMENT_ERRORS: &[(&str, &str)] = &[
     ("StaleReport(uint64,uint64,uint64)", "stale_report"),
     ("UnknownAccount(uint64)", "unknown_account"),
     ("AccountExists(uint64)", "account_exists"),
-    ("CommitmentInUse(uint256)", "commitment_in_use"),
+    ("UnknownLiquidator(uint64)", "unknown_liquidator"),
+    ("LiquidatorExists(uint64)", "liquidator_exists"),
+    (
+        "LiquidatorKeyRejected(uint64,address)",
+        "liquidator_key_rejected",
+    ),
     ("OperatorKeyRejected(address)", "operator_key_rejected"),
     ("ZeroDeposit()", "zero_deposit"),
     ("Overflow()", "balance_overflow"),
     ("UntrustedVerifier(bytes32,bytes32)", "untrusted_verifier"),
+    (
+        "InvalidOracleConfig(uint256,uint256,uint64)",
+        "oracle_invalid_config",
+    ),
+    ("InvalidSigner(address)", "oracle_invalid_config"),
+    ("InvalidArgument(bytes32)", "invalid_argument"),
     ("InvalidReport(uint256)", "oracle_invalid_report"),
     ("MalformedSignature(address)", "oracle_malformed_signature"),
     ("UnknownSigner(address)", "oracle_unknown_signer"),
@@ -493,6 +575,7 @@ pub const SETTLEMENT_ERRORS: &[(&str, &str)] = &[
     // The inlined verifier libraries' errors.
     ("PublicInputNotInField()", "public_input_not_in_field"),
     ("ProofInvalid()", "proof_invalid"),
+    ("FoldInvalid()", "fold_invalid"),
 ];
 
 /// The code of a settlement revert (see [`SETTLEMENT_ERRORS`]), or `None` for revert

@@ -8,7 +8,10 @@
 //! deployment, prices per tick, point in storage) — and each route must give the
 //! reference verdict: arkworks' `Groth16::verify_proof` on the same words, decoded
 //! with the precompiles' rules. Bundle-level cases are also judged by
-//! `zkmargin_verifier::Verifier::verify`, which must agree too.
+//! `zkmargin_verifier::Verifier::verify`, which must agree too. The bundle-level
+//! differential of the settlement contract itself (`verifyMargin` and `liquidate` on
+//! margin and transition bundles and their single-field mutants) is in
+//! `tests/settlement.rs`.
 
 mod common;
 

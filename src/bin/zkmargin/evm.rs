@@ -1,5 +1,6 @@
-//! `zkmargin export solidity` and `zkmargin evm calldata`: the Solidity verifiers of a
-//! keys directory, and the ABI-encoded settlement-contract calls of a proof bundle
+//! `zkmargin export solidity`, `zkmargin evm calldata` and `zkmargin evm deploy-args`:
+//! the Solidity verifiers of a keys directory, the ABI-encoded settlement-contract
+//! calls of a proof bundle, and the contract's constructor arguments
 //! (docs/ONCHAIN.md), for an integrator to submit with their own tools.
 
 use std::path::PathBuf;
@@ -7,10 +8,16 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde_json::json;
 use zkmargin_circuits::RiskParams;
-use zkmargin_evm::settlement::bundle_calldata;
-use zkmargin_verifier::files::{load_bundle, load_risk_params};
+use zkmargin_evm::settlement::{bundle_calldata, SettlementConfig};
+use zkmargin_verifier::{
+    config::VerifierConfig,
+    files::{load_bundle, load_risk_params},
+};
 
-use crate::{ui::Out, KeysArg};
+use crate::{
+    ui::{self, Out},
+    KeysArg,
+};
 
 /// `zkmargin export …`.
 #[derive(Debug, clap::Subcommand)]
@@ -42,8 +49,18 @@ pub enum EvmCommand {
     /// `postReport` for the bundle's signed report (its id is the report's SHA-256
     /// digest), then `verifyMargin` for a margin bundle or `liquidate` for a
     /// transition bundle (with the statement digest, the contract's replay key).
-    /// Nothing is verified here: the contract does that.
+    /// Nothing is verified here: the contract does that. A transition bundle does not
+    /// carry the liquidated account's id (its commitment hides it): give it with
+    /// `--account-id`.
     Calldata(CalldataArgs),
+    /// Print the ABI-encoded constructor arguments of ZkMarginSettlement.
+    ///
+    /// The `Config` tuple from the keys directory (both verifying keys' fingerprints,
+    /// checked against their files), the oracle committee and the risk parameters, and
+    /// the operator address: append it to the creation code in
+    /// evm/artifacts/ZkMarginSettlement.json. The constructor reverts unless the
+    /// fingerprints are those of the verifying keys the contract was generated from.
+    DeployArgs(DeployArgs),
 }
 
 /// Arguments of `zkmargin evm calldata`.
@@ -54,6 +71,41 @@ pub struct CalldataArgs {
     /// Risk parameters the bundle was proven under (default: the development parameters).
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
+    /// The liquidated account's id (required for a transition bundle): from the
+    /// account, or from the contract's events of the old commitment.
+    #[arg(long = "account-id", value_name = "ID")]
+    account_id: Option<u64>,
+}
+
+/// Arguments of `zkmargin evm deploy-args`.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The operator's address (0x + 40 hex digits): registers accounts, replaces
+    /// commitments, funds the insurance fund.
+    #[arg(long, value_name = "ADDRESS")]
+    operator: String,
+    /// Oracle config: the committee, quorum and freshness policy (default: the development committee).
+    #[arg(long, value_name = "FILE")]
+    oracle: Option<PathBuf>,
+    /// Risk parameters (default: the development parameters).
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    #[command(flatten)]
+    keys: KeysArg,
+}
+
+/// An Ethereum address: `0x` and 40 hex digits.
+fn parse_address(text: &str) -> anyhow::Result<[u8; 20]> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = hex::decode(digits)
+        .ok()
+        .and_then(|b| <[u8; 20]>::try_from(b).ok())
+        .with_context(|| format!("operator address {text:?} is not 0x and 40 hex digits"))?;
+    anyhow::ensure!(
+        bytes != [0u8; 20],
+        "the operator address is the zero address"
+    );
+    Ok(bytes)
 }
 
 pub fn run_export(cmd: ExportCommand, out: &Out) -> anyhow::Result<()> {
@@ -78,7 +130,7 @@ pub fn run_evm(cmd: EvmCommand, out: &Out) -> anyhow::Result<()> {
                 Some(path) => load_risk_params(path)?,
                 None => RiskParams::development(),
             };
-            let calls = bundle_calldata(&bundle, &params)
+            let calls = bundle_calldata(&bundle, &params, args.account_id)
                 .with_context(|| format!("cannot encode the calls of {}", args.bundle.display()))?;
             out.line(format!("reportId: {}", calls.report_id));
             out.line(format!("postReport: 0x{}", hex::encode(&calls.post_report)));
@@ -91,6 +143,62 @@ pub fn run_evm(cmd: EvmCommand, out: &Out) -> anyhow::Result<()> {
                 out.line(format!("statementDigest: {d}"));
             }
             out.json(&calls)
+        }
+        EvmCommand::DeployArgs(args) => {
+            let operator = parse_address(&args.operator)?;
+            if args.oracle.is_none() {
+                ui::note("no --oracle given: using the development oracle committee (3 signers, quorum 2, reports at most 300 s old); its secret keys are public");
+            }
+            if args.params.is_none() {
+                ui::note("no --params given: using the development risk parameters");
+            }
+            // The keys, committee and parameters opened as the verifier opens them:
+            // fingerprints checked against the key files, configuration validated.
+            let opened = VerifierConfig {
+                keys_dir: Some(args.keys.dir.clone()),
+                oracle: args.oracle.clone(),
+                params: args.params.iter().cloned().collect(),
+                at: None,
+            }
+            .open()?;
+            if opened.verifier.development_keys() {
+                ui::development_keys_warning(&opened.keys_dir);
+            }
+            let liquidation = opened
+                .verifier
+                .liquidation_key_fingerprint()
+                .with_context(|| {
+                    format!(
+                        "{} has no liquidation key: the settlement contract inlines both verifiers",
+                        opened.keys_dir.display()
+                    )
+                })?
+                .to_owned();
+            let params = opened
+                .params
+                .first()
+                .cloned()
+                .unwrap_or_else(RiskParams::development);
+            let config = SettlementConfig {
+                operator,
+                margin_key_fingerprint: opened.verifier.margin_key_fingerprint().to_owned(),
+                liquidation_key_fingerprint: liquidation,
+                oracle: opened.oracle.clone(),
+                params,
+            };
+            let encoded = config
+                .constructor_args()
+                .context("cannot encode the constructor arguments")?;
+            let encoded = format!("0x{}", hex::encode(encoded));
+            out.line(format!("constructorArgs: {encoded}"));
+            out.json(&json!({
+                "constructor_args": encoded,
+                "operator": format!("0x{}", hex::encode(operator)),
+                "margin_key_fingerprint": config.margin_key_fingerprint,
+                "liquidation_key_fingerprint": config.liquidation_key_fingerprint,
+                "oracle_config_digest": hex::encode(config.oracle.digest()),
+                "risk_params_digest": hex::encode(config.params.digest()),
+            }))
         }
     }
 }
