@@ -20,6 +20,7 @@ mod account;
 mod ceremony;
 mod demo;
 mod describe;
+mod engine;
 mod evm;
 mod inspect;
 mod ledger;
@@ -128,6 +129,13 @@ enum Command {
     /// The on-chain settlement contract: `evm calldata` encodes a bundle's calls.
     #[command(subcommand)]
     Evm(evm::EvmCommand),
+    /// The venue's liquidation engine on NATS JetStream (run, import, publish-report).
+    #[command(subcommand)]
+    Engine(engine::EngineCommand),
+    /// A proving worker: pull proof jobs from the engine's work queue, prove, publish.
+    Worker(engine::WorkerArgs),
+    /// A liquidator's keeper: verify the proof feed in batches, claim, settle.
+    Keeper(engine::KeeperArgs),
 }
 
 /// Default keys directory (relative to the working directory).
@@ -220,6 +228,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args, &out),
         Command::Export(cmd) => evm::run_export(cmd, &out),
         Command::Evm(cmd) => evm::run_evm(cmd, &out),
+        Command::Engine(cmd) => engine::run_engine(cmd, &out),
+        Command::Worker(args) => engine::run_worker(args, &out),
+        Command::Keeper(args) => engine::run_keeper(args, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

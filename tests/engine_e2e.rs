@@ -1,0 +1,320 @@
+//! End to end over the real NATS JetStream server (127.0.0.1:4222, as on the
+//! development and CI machines): the real `zkmargin` binary as engine, two workers and
+//! two keepers, 1,000 private accounts, a price drop that puts ≈ 5 % in breach. Every
+//! breaching account gets exactly one breach proof, one liquidation and one
+//! settlement; no healthy account is touched; the ledger's invariants hold; early
+//! warnings reach only each account's own subject; a replayed report makes no job.
+
+#[path = "engine_e2e_common.rs"]
+mod common;
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
+
+use common::*;
+use zkmargin_circuits::Status;
+use zkmargin_engine::{
+    async_nats::{self, jetstream},
+    messages::{claim_key, Claim, FeedItem, JobKind},
+    names::Names,
+};
+
+const TAU_WARN_PPM: u32 = 1_010_000;
+
+#[test]
+fn thousand_accounts_five_percent_breach_two_workers_two_keepers() {
+    require_nats();
+    let started = Instant::now();
+    let prefix = unique_prefix("e2e");
+    let accounts = accounts(1_000, 380_000);
+    let report = report(now());
+    let breaching = breaching(&accounts, &report, 1_000_000);
+    let warned: HashSet<u64> = common::breaching(&accounts, &report, TAU_WARN_PPM)
+        .difference(&breaching)
+        .copied()
+        .collect();
+    assert!(
+        (30..=70).contains(&breaching.len()),
+        "the drop should breach about 5 %: {}",
+        breaching.len()
+    );
+    assert!(!warned.is_empty());
+    let venue = Venue::new(accounts);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(venue.path().join("engine.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the engine store must be private: {mode:o}"
+        );
+    }
+
+    let bus = bus_args(NATS, &prefix, 5_000);
+    let mut procs = Procs::default();
+    procs.spawn(
+        "engine",
+        &engine_args(
+            &bus,
+            &venue.store,
+            &["--tau-warn-ppm", &TAU_WARN_PPM.to_string()],
+        ),
+    );
+    for w in 0..2 {
+        procs.spawn(
+            &format!("worker{w}"),
+            &worker_args(&bus, &["--parallel", "1"]),
+        );
+    }
+    for liquidator in [7u64, 8] {
+        procs.spawn(
+            &format!("keeper{liquidator}"),
+            &keeper_args(&bus, liquidator, &venue.ledger_url),
+        );
+    }
+    assert!(
+        procs.wait_for("engine: prefix", 1, Duration::from_secs(20)),
+        "{}",
+        procs.dump()
+    );
+    assert!(
+        procs.wait_for("worker: proving jobs", 2, Duration::from_secs(30)),
+        "{}",
+        procs.dump()
+    );
+    assert!(
+        procs.wait_for("keeper", 2, Duration::from_secs(20)),
+        "{}",
+        procs.dump()
+    );
+
+    // Front-running: claims published before any proof (liquidator 99 guesses the
+    // proof's digest) for a breaching and a healthy account. Refused by the engine, and
+    // blocking no one: their subjects are not the ones the real proofs give.
+    let names = Names::new(&prefix).unwrap();
+    let target = *breaching.iter().next().unwrap();
+    let healthy = (1..=1_000).find(|id| !breaching.contains(id)).unwrap();
+    venue.rt.block_on(async {
+        let js = jetstream::new(async_nats::connect(NATS).await.unwrap());
+        for id in [target, healthy] {
+            let account = &venue.accounts[id as usize - 1];
+            let commitment = zkmargin_circuits::Commitment::of(account);
+            let claim = Claim {
+                version: 1,
+                liquidator: 99,
+                commitment,
+                report_digest: hex::encode(report.report.digest()),
+                breach_statement: hex::encode([0u8; 32]),
+                claimed_ms: 0,
+                tick_ms: 0,
+            };
+            let key = claim_key(&commitment, &report.report.digest(), &[0u8; 32]);
+            js.publish(
+                names.claim_subject(&key),
+                serde_json::to_vec(&claim).unwrap().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    });
+    assert!(
+        procs.wait_for(
+            "no breach proof of that account is on the feed",
+            2,
+            Duration::from_secs(20)
+        ),
+        "the front-running claims were not refused\n{}",
+        procs.dump()
+    );
+
+    let tick = Instant::now();
+    venue.publish(&report, &bus);
+    venue.wait_settled(&breaching, Duration::from_secs(150), &procs);
+    let to_settled = tick.elapsed();
+    assert!(procs.wait_for("engine: tick", 1, Duration::from_secs(5)));
+
+    // A replayed report (a fresh message id, so JetStream hands it to the engine)
+    // makes no new job.
+    let (feed, warnings) = venue.rt.block_on(async {
+        let client = async_nats::connect(NATS).await.unwrap();
+        let js = jetstream::new(client);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", "replay-of-the-tick");
+        js.publish_with_headers(
+            names.reports_subject(),
+            headers,
+            serde_json::to_vec(&report).unwrap().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+        // Time for anything (wrongly) queued to be proved and published.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        (
+            read_stream(&js, &names.feed_stream()).await,
+            read_stream(&js, &names.warnings_stream()).await,
+        )
+    });
+    assert!(
+        !procs.grep("report ignored: duplicate").is_empty(),
+        "the replayed report was not reported as a duplicate\n{}",
+        procs.dump()
+    );
+
+    // Exactly one breach proof and one liquidation per breaching account, none other.
+    let mut breach_proofs: HashMap<u64, usize> = HashMap::new();
+    let mut liquidations: HashMap<u64, Vec<u64>> = HashMap::new();
+    for (subject, payload) in &feed {
+        let item: FeedItem = serde_json::from_slice(payload).unwrap();
+        match (&item.kind, &item.bundle.statement) {
+            (JobKind::Breach, zkmargin_verifier::Statement::Margin(m)) => {
+                assert_eq!(
+                    subject,
+                    &names.feed_account_subject(JobKind::Breach, &m.commitment.to_hex())
+                );
+                assert_eq!(m.status, Status::Breaches);
+                assert_eq!(m.tau_ppm, 1_000_000);
+                let id = venue.by_commitment[&m.commitment.to_hex()];
+                *breach_proofs.entry(id).or_default() += 1;
+            }
+            (JobKind::Liquidation, zkmargin_verifier::Statement::Liquidation(l)) => {
+                let id = venue.by_commitment[&l.old_commitment.to_hex()];
+                liquidations.entry(id).or_default().push(l.liquidator);
+            }
+            other => panic!("unexpected feed item {:?} on {subject}", other.0),
+        }
+    }
+    let ids: HashSet<u64> = breach_proofs.keys().copied().collect();
+    assert_eq!(
+        ids, breaching,
+        "breach proofs for exactly the breaching accounts"
+    );
+    assert!(
+        breach_proofs.values().all(|&n| n == 1),
+        "one breach proof each"
+    );
+    let ids: HashSet<u64> = liquidations.keys().copied().collect();
+    assert_eq!(
+        ids, breaching,
+        "liquidations for exactly the breaching accounts"
+    );
+    assert!(
+        liquidations
+            .values()
+            .all(|l| l.len() == 1 && (l[0] == 7 || l[0] == 8)),
+        "one liquidation each, naming one of the keepers: {liquidations:?}"
+    );
+    // Warnings went to each account's own subject, never the public feed.
+    let warned_ids: HashSet<u64> = warnings
+        .iter()
+        .map(|(subject, _)| subject.rsplit('.').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(warned_ids, warned);
+    assert_eq!(warnings.len(), warned.len());
+
+    // The ledger: one settlement per breaching account, none for a healthy one; the
+    // keepers' credits add up; the invariants hold.
+    venue.check_ledger(&breaching);
+    venue.rt.block_on(async {
+        let report = venue.ledger.check_invariants().await.unwrap();
+        let credits =
+            venue.ledger.credits(7).await.unwrap() + venue.ledger.credits(8).await.unwrap();
+        assert!(credits > 0);
+        assert_eq!(report.total_credits, credits);
+    });
+    let settled_lines = procs.grep("settled the liquidation of account");
+    assert_eq!(
+        settled_lines.len(),
+        breaching.len(),
+        "one settlement per account"
+    );
+    let won = procs.grep("claimed by liquidator");
+    assert_eq!(
+        won.len(),
+        breaching.len(),
+        "one named liquidator per account"
+    );
+    eprintln!(
+        "engine e2e: 1000 accounts, {} breaches, {} warnings, tick to all settled {:?}, test {:?}",
+        breaching.len(),
+        warned.len(),
+        to_settled,
+        started.elapsed()
+    );
+}
+
+/// Bad flags and inputs: one `error:` line, exit code 2 for usage, 1 for an input;
+/// nothing is opened or created before the flags are checked.
+#[test]
+fn bad_flags_and_inputs_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", s(&dir.path().join("never.db")));
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (
+            engine_args(&bus_args(NATS, "a.b", 1000), &store, &[]),
+            2,
+            "--prefix",
+        ),
+        (
+            engine_args(&bus_args(NATS, "ok", 5), &store, &[]),
+            2,
+            "--ack-wait-ms",
+        ),
+        (
+            engine_args(
+                &bus_args(NATS, "ok", 1000),
+                &store,
+                &["--tau-warn-ppm", "1000000"],
+            ),
+            2,
+            "--tau-warn-ppm",
+        ),
+        (
+            worker_args(&bus_args(NATS, "ok", 1000), &["--parallel", "0"]),
+            2,
+            "--parallel",
+        ),
+        (
+            vec![
+                "engine".into(),
+                "import".into(),
+                "--store".into(),
+                store.clone(),
+                "--accounts".into(),
+                s(&dir.path().join("missing.jsonl")),
+            ],
+            1,
+            "missing.jsonl",
+        ),
+        (
+            engine_args(&bus_args("nats://127.0.0.1:1", "ok", 1000), &store, &[]),
+            1,
+            "NATS",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let out = std::process::Command::new(bin())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
+        assert!(errors[0].contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("never.db").exists(),
+        "a failed start created the store"
+    );
+}
