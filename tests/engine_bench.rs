@@ -6,7 +6,7 @@
 //! - tick-to-all-proofs and tick-to-all-settled for 10,000 accounts with 1 % breaching,
 //!   two workers and two keepers.
 
-#[path = "engine_e2e_common.rs"]
+#[path = "engine_common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! settlement; no healthy account is touched; the ledger's invariants hold; early
 //! warnings reach only each account's own subject; a replayed report makes no job.
 
-#[path = "engine_e2e_common.rs"]
+#[path = "engine_common/mod.rs"]
 mod common;
 
 use std::{

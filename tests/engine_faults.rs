@@ -3,7 +3,7 @@
 //! killed mid-tick (no job lost or doubled), the NATS server restarted (clients
 //! reconnect, the tick completes and settles). A replayed report is in `engine_e2e`.
 
-#[path = "engine_e2e_common.rs"]
+#[path = "engine_common/mod.rs"]
 mod common;
 
 use std::{

@@ -1,6 +1,6 @@
 //! Shared harness of the engine tests (`engine_e2e`, `engine_faults`): the real
 //! `zkmargin` binary as processes, a real NATS JetStream server, a real SQLite ledger.
-//! Included with `#[path]`; as its own test target it holds no test.
+//! A directory module, so cargo does not build it as a test target of its own.
 
 #![allow(dead_code)]
 
