@@ -4,7 +4,10 @@
 //! - proofs/s with one worker and with two (breach jobs only, 200 per run);
 //! - one proof's latency on one worker proving one job at a time on all cores;
 //! - tick-to-all-proofs and tick-to-all-settled for 10,000 accounts with 1 % breaching,
-//!   two workers and two keepers.
+//!   two workers and two keepers;
+//! - the engine's per-tick store read and scan with no account changed, for 10,000 and
+//!   100,000 accounts: every account reloaded (before) against the in-memory table and
+//!   only the changes read (now).
 
 #[path = "engine_common/mod.rs"]
 mod common;
@@ -166,4 +169,70 @@ fn engine_bench() {
         breach_proofs.unwrap_or(settled).as_secs_f64(),
         settled.as_secs_f64()
     );
+}
+
+/// Per-tick store read + scan with no account changed: reloading every account (the
+/// engine before the in-memory table) against reading the changes since the last tick
+/// into `AccountTable` (now). SQLite store on disk, as `engine run` uses.
+#[test]
+#[ignore = "a measurement: run scripts/engine-bench.sh"]
+fn tick_store_and_scan() {
+    use zkmargin_circuits::{Prices, RiskParams};
+    use zkmargin_engine::{
+        scan::{self, AccountTable, PreparedTick, ScanParams},
+        store::Store,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let params = RiskParams::development();
+    let r = report(now());
+    let prices = Prices::from_feeds(&params, |f| r.report.price(f)).unwrap();
+    let sp = ScanParams::new(&params, prices, Some(1_010_000));
+    for n in [10_000u64, 100_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", s(&dir.path().join("engine.db")));
+        let store = rt.block_on(async {
+            let store = Store::open(&url).await.unwrap();
+            for chunk in accounts(n, 36_360).chunks(10_000) {
+                store.upsert_accounts(chunk).await.unwrap();
+            }
+            store
+        });
+        let runs = 5;
+        // Before: every tick reads every account, then scans the slice.
+        let t = Instant::now();
+        let mut breaches = 0;
+        for _ in 0..runs {
+            let all = rt.block_on(store.accounts()).unwrap();
+            breaches = scan::scan(&all, &sp).breaches.len();
+        }
+        let before = t.elapsed().as_secs_f64() / runs as f64;
+        // Now: the first tick loads the table; later ticks read only the changes.
+        let t0 = Instant::now();
+        let mut table = AccountTable::new();
+        let mut seq = -1;
+        for (s, a) in rt.block_on(store.changes_since(seq)).unwrap() {
+            seq = seq.max(s);
+            table.upsert(a);
+        }
+        let first = t0.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for _ in 0..runs {
+            let changed = rt.block_on(store.changes_since(seq)).unwrap();
+            assert!(changed.is_empty());
+            let got = table.scan(&PreparedTick::new(&sp)).breaches.len();
+            assert_eq!(got, breaches);
+        }
+        let now_ = t.elapsed().as_secs_f64() / runs as f64;
+        println!(
+            "tick store+scan: {n} accounts, none changed: before (reload all + scan) {:.1} ms; now (read changes + scan) {:.2} ms; first tick after a start {:.1} ms",
+            before * 1e3,
+            now_ * 1e3,
+            first * 1e3
+        );
+        rt.block_on(store.close());
+    }
 }

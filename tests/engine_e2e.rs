@@ -231,6 +231,38 @@ fn thousand_accounts_five_percent_breach_two_workers_two_keepers() {
         assert!(credits > 0);
         assert_eq!(report.total_credits, credits);
     });
+    // The write-back (no --ledger: on the keepers' notices): the engine's store holds
+    // every liquidated account's post-state, the commitment the ledger holds.
+    wait_written_back(&venue, &breaching, Duration::from_secs(30), &procs);
+    let store = store_accounts(&venue);
+    for id in &breaching {
+        assert_eq!(
+            store[id].nonce, 1,
+            "account {id}: nonce after one liquidation"
+        );
+    }
+    // A newer report at the same prices: the accounts still in the warning band with
+    // an unchanged state keep their proofs (the report they were proven at is still
+    // fresh) and are not proven again; the liquidated ones have new commitments.
+    let next = common::report(now());
+    assert!(next.report.observed_at > report.report.observed_at);
+    venue.publish(&next, &bus);
+    let done = format!(
+        "engine: tick {} done",
+        &hex::encode(next.report.digest())[..12]
+    );
+    assert!(
+        procs.wait_for(&done, 1, Duration::from_secs(30)),
+        "{}",
+        procs.dump()
+    );
+    let line = procs.grep(&done).pop().unwrap();
+    assert!(
+        line.contains(&format!("{} still proven", warned.len())),
+        "the {} unchanged accounts in the warning band should not be proven again: {line}",
+        warned.len()
+    );
+
     let settled_lines = procs.grep("settled the liquidation of account");
     assert_eq!(
         settled_lines.len(),
@@ -316,5 +348,114 @@ fn bad_flags_and_inputs_are_one_line_errors() {
     assert!(
         !dir.path().join("never.db").exists(),
         "a failed start created the store"
+    );
+}
+
+/// The write-back, confirmed on the ledger (`--ledger`): after a tick's liquidations
+/// settle, the engine's store holds each liquidated account's post-state (the ledger's
+/// commitment); a second tick at a lower price liquidates a still-breaching account
+/// again (ledger nonce 2) — no liquidation refused as stale.
+#[test]
+fn settled_liquidations_written_back_second_tick_liquidates_again() {
+    require_nats();
+    let prefix = unique_prefix("wb");
+    // H(1) = 360 − 50·id USD: ids 8 and 9 breach at ETH 2,900.
+    let accounts = accounts(9, 50_000_000);
+    let first = report(now());
+    let breaching1 = breaching(&accounts, &first, 1_000_000);
+    assert_eq!(breaching1, HashSet::from([8, 9]));
+    let venue = Venue::new(accounts);
+    let bus = bus_args(NATS, &prefix, 5_000);
+    let mut procs = Procs::default();
+    procs.spawn(
+        "engine",
+        &engine_args(&bus, &venue.store, &["--ledger", &venue.ledger_url]),
+    );
+    procs.spawn("worker", &worker_args(&bus, &[]));
+    procs.spawn("keeper7", &keeper_args(&bus, 7, &venue.ledger_url));
+    assert!(
+        procs.wait_for("on the ledger", 1, Duration::from_secs(20))
+            && procs.wait_for("worker: proving jobs", 1, Duration::from_secs(30))
+            && procs.wait_for("keeper 7", 1, Duration::from_secs(20)),
+        "{}",
+        procs.dump()
+    );
+    venue.publish(&first, &bus);
+    venue.wait_settled(&breaching1, Duration::from_secs(90), &procs);
+    wait_written_back(&venue, &breaching1, Duration::from_secs(30), &procs);
+    assert!(
+        procs.wait_for(
+            "moved to its post-liquidation state",
+            2,
+            Duration::from_secs(5)
+        ),
+        "{}",
+        procs.dump()
+    );
+
+    // The second tick: the highest ETH price (in 5 USD steps) at which a liquidated
+    // account breaches again, judged on the engine's post-states.
+    let store = store_accounts(&venue);
+    let states: Vec<_> = (1..=9).map(|id| store[&id].clone()).collect();
+    let observed = loop {
+        let t = now();
+        if t > first.report.observed_at {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (second, breaching2) = (0..400u64)
+        .map(|k| report_eth(observed, 2_900_000_000 - 5_000_000 * k))
+        .map(|r| {
+            let b = breaching(&states, &r, 1_000_000);
+            (r, b)
+        })
+        .find(|(_, b)| b.intersection(&breaching1).next().is_some())
+        .expect("a price at which a liquidated account breaches again");
+    let twice: HashSet<u64> = breaching2.intersection(&breaching1).copied().collect();
+    venue.publish(&second, &bus);
+    let t = Instant::now();
+    loop {
+        let done = venue.rt.block_on(async {
+            let mut done = true;
+            for id in &breaching2 {
+                let want = 1 + u64::from(breaching1.contains(id));
+                done &= venue.ledger.account(*id).await.unwrap().unwrap().nonce == want;
+            }
+            done
+        });
+        if done {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "second tick: not every breaching account settled\n{}",
+            procs.dump()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        procs.grep("refused the liquidation").is_empty(),
+        "a liquidation was refused by the ledger (stale commitment?)\n{}",
+        procs.dump()
+    );
+    venue.rt.block_on(async {
+        for id in &twice {
+            assert_eq!(venue.ledger.account(*id).await.unwrap().unwrap().nonce, 2);
+        }
+        venue.ledger.check_invariants().await.unwrap();
+    });
+    let all: HashSet<u64> = breaching1.union(&breaching2).copied().collect();
+    wait_written_back(&venue, &all, Duration::from_secs(30), &procs);
+    let store = store_accounts(&venue);
+    for id in &twice {
+        assert_eq!(
+            store[id].nonce, 2,
+            "account {id}: nonce after two liquidations"
+        );
+    }
+    eprintln!(
+        "write-back: first tick liquidated {breaching1:?}, second (ETH {}) {breaching2:?}",
+        second.report.price("ETH/USD").unwrap_or(0)
     );
 }

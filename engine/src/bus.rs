@@ -128,6 +128,14 @@ impl Bus {
                 ..Default::default()
             },
             StreamConfig {
+                name: n.settled_stream(),
+                subjects: vec![n.settled_filter()],
+                max_age: Duration::from_secs(24 * 3600),
+                duplicate_window: self.settings.duplicate_window,
+                storage: StorageType::File,
+                ..Default::default()
+            },
+            StreamConfig {
                 name: n.warnings_stream(),
                 subjects: vec![n.warnings_filter()],
                 max_age: Duration::from_secs(24 * 3600),

@@ -4,7 +4,7 @@
 //! claim on the claims stream (durable consumer), the liquidation the rules choose, as a job naming the
 //! claim's liquidator.
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Instant};
 
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
@@ -12,19 +12,26 @@ use sha2::{Digest, Sha256};
 use zkmargin_circuits::{Commitment, Prices, RiskParams};
 use zkmargin_oracle::{OracleConfig, SignedReport};
 use zkmargin_prover::choose_liquidation;
+use zkmargin_settlement::Ledger;
 
 use crate::{
     bus::Bus,
     error::one_line,
     messages::{
-        job_id, parse_claim_key, proof_digest, Claim, FeedItem, Job, JobKind, MESSAGE_VERSION,
+        job_id, parse_claim_key, proof_digest, Claim, FeedItem, Job, JobKind, Settled,
+        MESSAGE_VERSION,
     },
     metrics::{self, Metrics},
     now_ms,
-    scan::{self, ScanParams},
-    store::{Store, TickState},
+    scan::{AccountTable, PreparedTick, ScanParams},
+    store::{Pending, Store, TickState, WriteBack},
+    writeback::post_state,
     EngineError, Say,
 };
+
+/// How often an engine with a ledger looks for settled liquidations no notice
+/// announced.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// τ of the maintenance line, ppm.
 pub const MAINTENANCE_TAU_PPM: u32 = 1_000_000;
@@ -46,6 +53,14 @@ pub struct EngineConfig {
     pub say: Say,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The venue's settlement ledger, read only: a keeper's settlement notice moves an
+    /// account to its post-state only once the ledger shows the new commitment.
+    /// `None`: the notice alone does (see `docs/ENGINE.md`, "Write-back").
+    pub ledger: Option<Ledger>,
+    /// How long (seconds of report time) a breach or early-warning proof of an
+    /// unchanged account stands before the engine has it proven again; 0: every tick.
+    /// See [`Recent`].
+    pub reprove_after_secs: u64,
 }
 
 /// What one tick did.
@@ -61,6 +76,65 @@ pub struct TickSummary {
     pub jobs: usize,
     /// Jobs JetStream already held (a resumed tick).
     pub duplicates: usize,
+    /// Breaches and warnings not proven again: the same account state has a job at a
+    /// report less than `reprove_after_secs` older ([`Recent`]).
+    pub still_proven: usize,
+}
+
+/// The breach and early-warning jobs queued lately, by kind and commitment, with the
+/// observation time of their report.
+///
+/// A proof at report R stands as long as R is fresh (the committee's maximum age), so
+/// an account that still breaches — or is still in the warning band — with the same
+/// state (the same commitment) needs no new proof at the next tick: without this rule
+/// a 1 s tick with a 10 s drain would prove every breaching account ten times
+/// (`docs/SCALE.md`). A changed account has a new commitment and is proven at once;
+/// a liquidated one too (the write-back changes it). Held in memory only: after a
+/// restart the first tick queues everything again, which costs proofs, never a
+/// missed liquidation.
+#[derive(Debug, Default)]
+pub struct Recent {
+    queued: HashMap<(JobKind, Commitment), u64>,
+}
+
+impl Recent {
+    /// Whether `commitment` needs a `kind` job at a report observed at `observed_at`:
+    /// it has none, or its last one is `window` seconds older or more.
+    pub fn due(
+        &self,
+        kind: JobKind,
+        commitment: &Commitment,
+        observed_at: u64,
+        window: u64,
+    ) -> bool {
+        match self.queued.get(&(kind, *commitment)) {
+            Some(&at) => observed_at >= at.saturating_add(window),
+            None => true,
+        }
+    }
+
+    /// Records a job JetStream acknowledged (call only then: a job that failed to
+    /// publish must be queued again when the report is redelivered).
+    pub fn record(&mut self, kind: JobKind, commitment: Commitment, observed_at: u64) {
+        let at = self.queued.entry((kind, commitment)).or_insert(observed_at);
+        *at = (*at).max(observed_at);
+    }
+
+    /// Forgets the jobs that are no longer recent at `observed_at`.
+    pub fn prune(&mut self, observed_at: u64, window: u64) {
+        self.queued
+            .retain(|_, at| at.saturating_add(window) > observed_at);
+    }
+
+    /// How many jobs are remembered.
+    pub fn len(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
 }
 
 /// The slot prices of `params` read from `report`.
@@ -103,17 +177,42 @@ pub async fn run(
             -1,
         )
         .await?;
-    let ticks = tokio::spawn(engine.clone().reports_loop(reports));
-    let liquidations = tokio::spawn(engine.clone().claims_loop(claims));
+    let settled = engine
+        .config
+        .bus
+        .consumer(
+            &names.settled_stream(),
+            &names.engine_settled_consumer(),
+            &names.settled_filter(),
+            -1,
+        )
+        .await?;
+    let mut tasks = vec![
+        tokio::spawn(engine.clone().reports_loop(reports)),
+        tokio::spawn(engine.clone().claims_loop(claims)),
+        tokio::spawn(engine.clone().settled_loop(settled)),
+    ];
+    if engine.config.ledger.is_some() {
+        tasks.push(tokio::spawn(engine.clone().reconcile_loop()));
+    }
     shutdown.await;
-    ticks.abort();
-    liquidations.abort();
+    for t in tasks {
+        t.abort();
+    }
     Ok(())
 }
 
 struct Engine {
     config: EngineConfig,
     secret: [u8; 32],
+}
+
+/// The accounts the tick loop holds between ticks, and the largest change sequence
+/// number it has read from the store.
+struct Book {
+    table: AccountTable,
+    seq: i64,
+    recent: Recent,
 }
 
 impl Engine {
@@ -133,6 +232,11 @@ impl Engine {
         self: Arc<Self>,
         consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
     ) {
+        let mut book = Book {
+            table: AccountTable::new(),
+            seq: -1,
+            recent: Recent::default(),
+        };
         loop {
             let mut messages = match consumer.messages().await {
                 Ok(m) => m,
@@ -147,7 +251,7 @@ impl Engine {
             };
             while let Some(message) = messages.next().await {
                 match message {
-                    Ok(m) => self.tick(&m).await,
+                    Ok(m) => self.tick(&m, &mut book).await,
                     Err(e) => {
                         self.say(format!(
                             "engine: reports consumer: {}",
@@ -166,7 +270,7 @@ impl Engine {
         let _ = message.ack().await;
     }
 
-    async fn tick(&self, message: &jetstream::Message) {
+    async fn tick(&self, message: &jetstream::Message, book: &mut Book) {
         let tick_ms = now_ms();
         let started = Instant::now();
         let report: SignedReport = match serde_json::from_slice(&message.payload) {
@@ -233,31 +337,45 @@ impl Engine {
             self.say(format!("engine: {e}; the report will be redelivered"));
             return;
         }
-        let accounts = match store.accounts().await {
-            Ok(a) => Arc::new(a),
+        // Only what changed since the last tick (imports, write-backs) is read.
+        let load_started = Instant::now();
+        let changed = match store.changes_since(book.seq).await {
+            Ok(c) => c,
             Err(e) => {
                 self.say(format!("engine: {e}; the report will be redelivered"));
                 return;
             }
         };
+        let loaded = changed.len();
+        for (seq, account) in changed {
+            book.seq = book.seq.max(seq);
+            book.table.upsert(account);
+        }
+        let load_time = load_started.elapsed();
         let scan_started = Instant::now();
-        let (breaches, warnings) = {
-            let accounts = accounts.clone();
+        let (table, breaches, warnings) = {
+            let table = std::mem::take(&mut book.table);
             let params = self.config.params.clone();
             let tau_warn = self.config.tau_warn_ppm;
             match tokio::task::spawn_blocking(move || {
-                let r = scan::scan(&accounts, &ScanParams::new(&params, prices, tau_warn));
-                (r.breaches, r.warnings)
+                let r = table.scan(&PreparedTick::new(&ScanParams::new(
+                    &params, prices, tau_warn,
+                )));
+                (table, r.breaches, r.warnings)
             })
             .await
             {
                 Ok(r) => r,
                 Err(e) => {
+                    // The table went with the failed task: reload every account.
+                    book.seq = -1;
                     self.say(format!("engine: the scan failed: {e}"));
                     return;
                 }
             }
         };
+        book.table = table;
+        let accounts = &book.table;
         let scan_time = scan_started.elapsed();
         self.config
             .metrics
@@ -268,7 +386,8 @@ impl Engine {
             .accounts_scanned
             .inc_by(accounts.len() as u64);
         self.say(format!(
-            "engine: tick {short}: scanned {} accounts in {:.1} ms: {} breach, {} in the warning band; queueing jobs",
+            "engine: tick {short}: read {loaded} changed accounts in {:.1} ms, scanned {} accounts in {:.1} ms: {} breach, {} in the warning band; queueing jobs",
+            load_time.as_secs_f64() * 1e3,
             accounts.len(),
             scan_time.as_secs_f64() * 1e3,
             breaches.len(),
@@ -276,6 +395,10 @@ impl Engine {
         ));
 
         let params_digest = hex::encode(self.config.params.digest());
+        let observed_at = report.report.observed_at;
+        let window = self.config.reprove_after_secs;
+        book.recent.prune(observed_at, window);
+        let mut still_proven = 0;
         let mut jobs = Vec::with_capacity(breaches.len() + warnings.len());
         for (indices, kind, tau) in [
             (&breaches, JobKind::Breach, MAINTENANCE_TAU_PPM),
@@ -286,20 +409,28 @@ impl Engine {
             ),
         ] {
             for &i in indices {
-                let account = &accounts[i].1;
-                let id = job_id(kind, &Commitment::of(account), &digest, tau, None);
-                jobs.push(Job {
-                    version: MESSAGE_VERSION,
-                    kind,
-                    job_id: hex::encode(id),
-                    account: account.clone(),
-                    report: report.clone(),
-                    tau_ppm: tau,
-                    liquidator: None,
-                    params_digest: params_digest.clone(),
-                    seed: self.seed(&id),
-                    tick_ms,
-                });
+                let account = accounts.account(i);
+                let commitment = Commitment::of(account);
+                if !book.recent.due(kind, &commitment, observed_at, window) {
+                    still_proven += 1;
+                    continue;
+                }
+                let id = job_id(kind, &commitment, &digest, tau, None);
+                jobs.push((
+                    commitment,
+                    Job {
+                        version: MESSAGE_VERSION,
+                        kind,
+                        job_id: hex::encode(id),
+                        account: account.clone(),
+                        report: report.clone(),
+                        tau_ppm: tau,
+                        liquidator: None,
+                        params_digest: params_digest.clone(),
+                        seed: self.seed(&id),
+                        tick_ms,
+                    },
+                ));
             }
         }
         let total = jobs.len();
@@ -307,16 +438,23 @@ impl Engine {
             scanned: accounts.len(),
             breaches: breaches.len(),
             warnings: warnings.len(),
+            still_proven,
             ..Default::default()
         };
-        let mut results = futures_util::stream::iter(jobs)
-            .map(|job| async move { (job.kind, self.publish_job(&job).await) })
-            .buffer_unordered(256);
+        let mut results =
+            futures_util::stream::iter(jobs)
+                .map(|(commitment, job)| async move {
+                    (job.kind, commitment, self.publish_job(&job).await)
+                })
+                .buffer_unordered(256);
         let mut last_progress = Instant::now();
         let mut failed = None;
         let mut done = 0usize;
-        while let Some((kind, r)) = results.next().await {
+        while let Some((kind, commitment, r)) = results.next().await {
             done += 1;
+            if r.is_ok() {
+                book.recent.record(kind, commitment, observed_at);
+            }
             match r {
                 Ok(false) => {
                     summary.jobs += 1;
@@ -350,12 +488,13 @@ impl Engine {
         let _ = message.double_ack().await;
         self.config.metrics.ticks.inc();
         self.say(format!(
-            "engine: tick {short} done in {:.1} ms: {} accounts scanned, {} breaches, {} warnings, {} jobs queued{}",
+            "engine: tick {short} done in {:.1} ms: {} accounts scanned, {} breaches, {} warnings, {} jobs queued, {} still proven{}",
             started.elapsed().as_secs_f64() * 1e3,
             summary.scanned,
             summary.breaches,
             summary.warnings,
             summary.jobs,
+            summary.still_proven,
             if summary.duplicates > 0 {
                 format!(" ({} already queued before a restart)", summary.duplicates)
             } else {
@@ -533,6 +672,17 @@ impl Engine {
             seed: self.seed(&id),
             tick_ms: claim.tick_ms,
         };
+        // The state the account will have once this job settles: recorded before the
+        // job is published (a claim redelivered after a crash records it again, once),
+        // applied only when the settlement is confirmed.
+        let post = match post_state(&job, &self.config.params) {
+            Ok(p) => p,
+            Err(e) => return refuse(e),
+        };
+        if let Err(e) = self.config.store.add_pending(&post, &job.job_id).await {
+            self.say(format!("engine: claim {key}: {e}; retried"));
+            return false;
+        }
         match self.publish_job(&job).await {
             Ok(false) => {
                 self.config
@@ -554,5 +704,209 @@ impl Engine {
             }
         }
         true
+    }
+
+    async fn settled_loop(
+        self: Arc<Self>,
+        consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
+    ) {
+        loop {
+            let mut messages = match consumer.messages().await {
+                Ok(m) => m,
+                Err(e) => {
+                    self.say(format!(
+                        "engine: waiting for the settled stream: {}",
+                        one_line(&e.to_string())
+                    ));
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(m) => {
+                        if self.settled(&m.payload).await {
+                            let _ = m.double_ack().await;
+                        } else {
+                            let _ = m
+                                .ack_with(AckKind::Nak(Some(std::time::Duration::from_secs(1))))
+                                .await;
+                        }
+                    }
+                    Err(e) => {
+                        self.say(format!(
+                            "engine: settled consumer: {}",
+                            one_line(&e.to_string())
+                        ));
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A keeper says it settled a liquidation. Returns false to have the notice
+    /// redelivered (the store or the ledger failed), true when done with it.
+    async fn settled(&self, payload: &[u8]) -> bool {
+        let notice: Settled = match serde_json::from_slice(payload) {
+            Ok(n) => n,
+            Err(e) => {
+                self.say(format!("engine: not a settlement notice, ignored: {e}"));
+                return true;
+            }
+        };
+        let new = notice.new_commitment.to_hex();
+        let pending = match self.config.store.pending(&new).await {
+            Ok(Some(p)) => p,
+            // Not a liquidation this engine queued, or one already applied.
+            Ok(None) => return true,
+            Err(e) => {
+                self.say(format!("engine: settlement notice: {e}; retried"));
+                return false;
+            }
+        };
+        if pending.old_commitment != notice.old_commitment.to_hex()
+            || pending.statement_digest != notice.statement_digest
+        {
+            self.say(format!(
+                "engine: settlement notice of liquidator {} for account {} ignored: it does not match the queued liquidation",
+                notice.liquidator, pending.account.id
+            ));
+            return true;
+        }
+        match self.confirmed(&pending).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.say(format!(
+                    "engine: settlement notice of liquidator {} for account {} not confirmed by the ledger; the account keeps its state",
+                    notice.liquidator, pending.account.id
+                ));
+                return true;
+            }
+            Err(e) => {
+                self.say(format!("engine: settlement notice: {e}; retried"));
+                return false;
+            }
+        }
+        self.write_back(&pending).await
+    }
+
+    /// Whether the ledger (if the engine has one) holds `pending`'s new commitment as
+    /// the account's current one. Without a ledger, the keeper's notice is taken.
+    async fn confirmed(&self, pending: &Pending) -> Result<bool, EngineError> {
+        let Some(ledger) = &self.config.ledger else {
+            return Ok(true);
+        };
+        let record = ledger.account(pending.account.id).await.map_err(|e| {
+            EngineError::Store(format!(
+                "ledger: {} ({})",
+                one_line(&e.to_string()),
+                e.code()
+            ))
+        })?;
+        Ok(record.is_some_and(|r| r.commitment.to_hex() == pending.new_commitment))
+    }
+
+    /// Applies a confirmed post-state. Returns false when the store failed (retried).
+    async fn write_back(&self, pending: &Pending) -> bool {
+        match self
+            .config
+            .store
+            .apply_pending(&pending.new_commitment)
+            .await
+        {
+            Ok(WriteBack::Applied(id)) => {
+                self.config.metrics.written_back.inc();
+                self.say(format!(
+                    "engine: account {id} moved to its post-liquidation state (settlement confirmed)"
+                ));
+                true
+            }
+            Ok(WriteBack::Superseded(id)) => {
+                self.say(format!(
+                    "engine: the settled liquidation of account {id} starts from a state the store no longer holds (imported since); not applied"
+                ));
+                true
+            }
+            Ok(WriteBack::AlreadyApplied | WriteBack::Unknown) => true,
+            Err(e) => {
+                self.say(format!("engine: write-back: {e}; retried"));
+                false
+            }
+        }
+    }
+
+    /// With a ledger: every few seconds, every pending post-state whose commitment the
+    /// ledger already holds is applied — the backstop for a notice that never came (a
+    /// keeper that settled and stopped for good).
+    async fn reconcile_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(RECONCILE_EVERY).await;
+            let pendings = match self.config.store.pendings().await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.say(format!("engine: reconcile: {e}"));
+                    continue;
+                }
+            };
+            for p in pendings {
+                match self.confirmed(&p).await {
+                    Ok(true) => {
+                        self.write_back(&p).await;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.say(format!("engine: reconcile: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkmargin_circuits::Fr;
+
+    fn c(n: u64) -> Commitment {
+        Commitment(Fr::from(n))
+    }
+
+    #[test]
+    fn an_unchanged_account_is_proven_again_only_when_its_last_proof_ages_out() {
+        let mut recent = Recent::default();
+        let window = 150;
+        assert!(recent.due(JobKind::Breach, &c(1), 1_000, window));
+        recent.record(JobKind::Breach, c(1), 1_000);
+        // The next ticks: the same state is still proven.
+        assert!(!recent.due(JobKind::Breach, &c(1), 1_001, window));
+        assert!(!recent.due(JobKind::Breach, &c(1), 1_149, window));
+        // Aged out: proven again.
+        assert!(recent.due(JobKind::Breach, &c(1), 1_150, window));
+        // Another state of the account (a new commitment), another kind: due at once.
+        assert!(recent.due(JobKind::Breach, &c(2), 1_001, window));
+        assert!(recent.due(JobKind::Warning, &c(1), 1_001, window));
+        // Window 0: every tick.
+        assert!(recent.due(JobKind::Breach, &c(1), 1_000, 0));
+        // A record never moves back in time.
+        recent.record(JobKind::Breach, c(1), 900);
+        assert!(!recent.due(JobKind::Breach, &c(1), 1_100, window));
+    }
+
+    #[test]
+    fn prune_forgets_exactly_what_is_no_longer_recent() {
+        let mut recent = Recent::default();
+        recent.record(JobKind::Breach, c(1), 1_000);
+        recent.record(JobKind::Warning, c(2), 1_100);
+        recent.prune(1_149, 150);
+        assert_eq!(recent.len(), 2);
+        recent.prune(1_150, 150);
+        assert_eq!(recent.len(), 1);
+        assert!(recent.due(JobKind::Breach, &c(1), 1_150, 150));
+        assert!(!recent.due(JobKind::Warning, &c(2), 1_150, 150));
+        recent.prune(1_250, 150);
+        assert!(recent.is_empty());
     }
 }

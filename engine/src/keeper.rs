@@ -15,7 +15,9 @@ use zkmargin_verifier::{Verdict, Verified, Verifier};
 use crate::{
     bus::Bus,
     error::one_line,
-    messages::{claim_key, proof_digest, statement_digest, Claim, FeedItem, MESSAGE_VERSION},
+    messages::{
+        claim_key, proof_digest, statement_digest, Claim, FeedItem, Settled, MESSAGE_VERSION,
+    },
     metrics::Metrics,
     now_ms, EngineError, Say,
 };
@@ -189,6 +191,8 @@ async fn process(config: &Arc<KeeperConfig>, messages: Vec<jetstream::Message>) 
                 if l.statement().liquidator != config.liquidator {
                     AckKind::Ack
                 } else {
+                    let statement = *l.statement();
+                    let digest = l.statement_digest();
                     match config.settler.apply(*l).await {
                         Ok(s) => {
                             config.metrics.settled.inc();
@@ -200,12 +204,14 @@ async fn process(config: &Arc<KeeperConfig>, messages: Vec<jetstream::Message>) 
                                 "keeper {}: settled the liquidation of account {} (fee {})",
                                 config.liquidator, s.settled.account_id, s.settled.liquidator_fee
                             ));
-                            AckKind::Ack
+                            announce(config, &statement, &digest).await
                         }
+                        // Settled before (by this keeper, which stopped before it
+                        // announced it): announce it now; the notice is deduplicated.
                         Err(SettleFailure::Apply {
                             error: SettleError::Replay { .. },
                             ..
-                        }) => AckKind::Ack,
+                        }) => announce(config, &statement, &digest).await,
                         Err(SettleFailure::Apply {
                             error: e @ (SettleError::Busy | SettleError::Unavailable { .. }),
                             ..
@@ -235,6 +241,48 @@ async fn process(config: &Arc<KeeperConfig>, messages: Vec<jetstream::Message>) 
                 "keeper: acknowledging a feed item failed: {}",
                 one_line(&e.to_string())
             ));
+        }
+    }
+}
+
+/// Publishes the [`Settled`] notice of a settled liquidation, so the engine moves the
+/// account to its post-state. `Nats-Msg-Id` = the statement digest: a repeated notice is
+/// stored once. Not published: the feed item is redelivered, the ledger answers
+/// "replay", and the notice is tried again.
+async fn announce(
+    config: &Arc<KeeperConfig>,
+    statement: &zkmargin_circuits::LiquidationPublic,
+    digest: &[u8; 32],
+) -> AckKind {
+    let notice = Settled {
+        version: MESSAGE_VERSION,
+        liquidator: config.liquidator,
+        statement_digest: hex::encode(digest),
+        old_commitment: statement.old_commitment,
+        new_commitment: statement.new_commitment,
+        settled_ms: now_ms(),
+    };
+    let payload = serde_json::to_vec(&notice).unwrap_or_default();
+    let subject = config
+        .bus
+        .names
+        .settled_subject(&statement.new_commitment.to_hex());
+    match config
+        .bus
+        .publish_dedup(
+            &subject,
+            &notice.statement_digest,
+            payload.into(),
+            Duration::from_secs(10),
+        )
+        .await
+    {
+        Ok(_) => AckKind::Ack,
+        Err(e) => {
+            (config.say)(format!(
+                "keeper: settled, but the notice was not published ({e}); retried"
+            ));
+            AckKind::Nak(Some(Duration::from_millis(500)))
         }
     }
 }

@@ -2,9 +2,10 @@
 //! every private account, proof jobs for breaches and early warnings on a NATS
 //! JetStream work queue, proving workers, and liquidators' keepers.
 //!
-//! Layering, lowest first: `scan`, `error`, `names`, `messages`, `store`, `metrics`,
-//! `bus`, then the three roles `engine`, `worker`, `keeper`. Design, subjects and the
-//! claim rule: `docs/ENGINE.md`.
+//! Layering, lowest first: `scan`, `error`, `names`, `messages`, `writeback` (a
+//! liquidation's post-state), `store`, `metrics`, `bus`, then the three roles `engine`,
+//! `worker`, `keeper`. Design, subjects, the claim rule and the write-back:
+//! `docs/ENGINE.md`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod names;
 pub mod scan;
 pub mod store;
 pub mod worker;
+pub mod writeback;
 
 pub use async_nats;
 pub use error::EngineError;

@@ -130,6 +130,28 @@ pub struct Claim {
     pub tick_ms: u64,
 }
 
+/// A keeper's notice that it settled a liquidation on the ledger (`Settler::apply`
+/// succeeded, or the ledger answered that this statement was already applied). Published
+/// on the settled subject of `new_commitment` with `Nats-Msg-Id` = `statement_digest`.
+/// The engine moves the account to its pending post-state on it — after checking the
+/// ledger when it has one (`zkmargin engine run --ledger`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settled {
+    /// [`MESSAGE_VERSION`].
+    pub version: u32,
+    /// The liquidator that settled it.
+    pub liquidator: u64,
+    /// The ledger's replay key ([`zkmargin_circuits::LiquidationPublic::digest`]), hex.
+    pub statement_digest: String,
+    /// The commitment before the liquidation.
+    pub old_commitment: Commitment,
+    /// The commitment after it: the ledger's current commitment of the account.
+    pub new_commitment: Commitment,
+    /// When the keeper settled it, unix ms.
+    pub settled_ms: u64,
+}
+
 /// SHA-256 of a bundle's proof (its hex text): unknown to anyone until a worker
 /// publishes the proof, so a claim that names it was made after the proof was public.
 pub fn proof_digest(bundle: &ProofBundle) -> [u8; 32] {

@@ -46,6 +46,8 @@ pub struct Metrics {
     pub settled: Counter,
     /// Bundles the keeper's verifier rejected.
     pub bundles_rejected: Counter,
+    /// Accounts the engine moved to their post-liquidation state (settlement confirmed).
+    pub written_back: Counter,
     /// Seconds from the engine receiving the report to a bundle published.
     pub tick_to_proof: Histogram,
     /// Seconds from the engine receiving the report to a liquidation settled.
@@ -82,6 +84,7 @@ impl Metrics {
             claims_lost: Counter::default(),
             settled: Counter::default(),
             bundles_rejected: Counter::default(),
+            written_back: Counter::default(),
             // 5 ms … ≈ 10 min.
             tick_to_proof: Histogram::new(exponential_buckets(0.005, 2.0, 18)),
             tick_to_settled: Histogram::new(exponential_buckets(0.005, 2.0, 18)),
@@ -90,6 +93,11 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("ticks", "Ticks processed", m.ticks.clone());
+        registry.register(
+            "written_back",
+            "Accounts moved to their post-liquidation state once the settlement was confirmed",
+            m.written_back.clone(),
+        );
         registry.register(
             "reports_ignored",
             "Reports ignored: stale, duplicate, badly signed or malformed",

@@ -151,6 +151,23 @@ impl Names {
     pub fn engine_claims_consumer(&self) -> String {
         format!("{}-engine-claims", self.prefix)
     }
+
+    /// Stream of keepers' settlement notices (limits retention).
+    pub fn settled_stream(&self) -> String {
+        format!("{}_SETTLED", self.prefix)
+    }
+    /// The subject of the notice that the liquidation to `new_commitment_hex` settled.
+    pub fn settled_subject(&self, new_commitment_hex: &str) -> String {
+        format!("{}.settled.{new_commitment_hex}", self.prefix)
+    }
+    /// Every settlement-notice subject.
+    pub fn settled_filter(&self) -> String {
+        format!("{}.settled.>", self.prefix)
+    }
+    /// The engine's durable consumer of settlement notices.
+    pub fn engine_settled_consumer(&self) -> String {
+        format!("{}-engine-settled", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +194,7 @@ mod tests {
             "p.feed.breach.ab"
         );
         assert_eq!(n.claim_key_of("q.claims.ca.rb"), None);
+        assert_eq!(n.settled_subject("ab"), "p.settled.ab");
+        assert_eq!(n.engine_settled_consumer(), "p-engine-settled");
     }
 }

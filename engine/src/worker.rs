@@ -9,7 +9,6 @@ use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
-use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use zkmargin_circuits::{Commitment, RiskParams, Status};
 use zkmargin_oracle::OracleConfig;
 use zkmargin_prover::{
@@ -22,7 +21,9 @@ use crate::{
     error::one_line,
     messages::{statement_digest, FeedItem, Job, JobKind, MESSAGE_VERSION},
     metrics::{self, Metrics},
-    now_ms, EngineError, Say,
+    now_ms,
+    writeback::{job_rng, post_state},
+    EngineError, Say,
 };
 
 /// The two provers, loaded once.
@@ -272,10 +273,7 @@ async fn job(
 }
 
 fn prove(config: &WorkerConfig, job: &Job) -> Result<ProofBundle, String> {
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(&job.seed, &mut seed)
-        .map_err(|_| "the job's seed is not 32 hex bytes".to_string())?;
-    let mut rng = ChaCha20Rng::from_seed(seed);
+    let mut rng = job_rng(&job.seed)?;
     let oracle = OracleCheck {
         config: &config.oracle,
         now: now_ms() / 1000,
@@ -310,12 +308,21 @@ fn prove(config: &WorkerConfig, job: &Job) -> Result<ProofBundle, String> {
                 oracle: Some(oracle),
                 commitment: Some(Commitment::of(&job.account)),
             };
-            config
+            // What the engine recorded as this job's pending post-state: the proof
+            // must open to exactly that, or the engine's write-back would drift.
+            let expected = post_state(job, &config.params)?;
+            let proof = config
                 .provers
                 .liquidation
                 .prove(&request, &mut rng)
-                .map(|p| p.bundle)
-                .map_err(|e| one_line(&e.to_string()))
+                .map_err(|e| one_line(&e.to_string()))?;
+            if proof.new_account != expected.account
+                || proof.public.new_commitment != expected.new_commitment
+                || proof.public.digest() != expected.statement_digest
+            {
+                return Err("the proven new state differs from the engine's expected post-state (writeback::post_state drifted from the prover); not published".into());
+            }
+            Ok(proof.bundle)
         }
     }
 }

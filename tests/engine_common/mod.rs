@@ -180,11 +180,16 @@ pub fn accounts(n: u64, step: i64) -> Vec<Account> {
 
 /// A report signed by 2 of the development committee: ETH 2,900, BTC 57,000.
 pub fn report(observed_at: u64) -> SignedReport {
+    report_eth(observed_at, 2_900_000_000)
+}
+
+/// [`report`] with the ETH price `eth` (10^-6 USD).
+pub fn report_eth(observed_at: u64, eth: u64) -> SignedReport {
     let (keys, _) = development_committee();
     let prices = [
         ("BTC/USD", 570_000_000_000u64),
         ("DOGE/USD", 100_000_000),
-        ("ETH/USD", 2_900_000_000),
+        ("ETH/USD", eth),
         ("SOL/USD", 150_000_000),
         ("USDC/USD", 1_000_000_000),
     ];
@@ -457,4 +462,51 @@ pub fn metric(addr: &str, name: &str) -> f64 {
         .filter(|l| l.starts_with(name))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// The engine store's accounts by id (read while the engine runs: SQLite WAL).
+pub fn store_accounts(venue: &Venue) -> HashMap<u64, Account> {
+    venue.rt.block_on(async {
+        let store = zkmargin_engine::store::Store::open(&venue.store)
+            .await
+            .unwrap();
+        let out = store
+            .changes_since(-1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, a)| (a.id, a))
+            .collect();
+        store.close().await;
+        out
+    })
+}
+
+/// Waits until the engine's store holds, for every account of `ids`, the commitment the
+/// ledger holds (the write-back of its settled liquidation).
+pub fn wait_written_back(venue: &Venue, ids: &HashSet<u64>, timeout: Duration, procs: &Procs) {
+    let t = Instant::now();
+    loop {
+        let store = store_accounts(venue);
+        let behind: Vec<u64> = venue.rt.block_on(async {
+            let mut behind = Vec::new();
+            for id in ids {
+                let ledger = venue.ledger.account(*id).await.unwrap().unwrap();
+                if Commitment::of(&store[id]) != ledger.commitment {
+                    behind.push(*id);
+                }
+            }
+            behind
+        });
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            t.elapsed() < timeout,
+            "the engine's store still holds a pre-liquidation state of {behind:?} after {:?}\n{}",
+            t.elapsed(),
+            procs.dump()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -132,7 +132,8 @@ impl TrustArgs {
 pub enum EngineCommand {
     /// Run the venue's engine: scan every account on each signed report, queue proof jobs.
     Run(RunArgs),
-    /// Import accounts into the engine's store (JSON Lines of account files, or one file).
+    /// Import accounts into the engine's store (JSON Lines of account files, or one
+    /// file); a running engine picks them up at its next tick.
     Import(ImportArgs),
     /// Publish a signed report on the reports subject (as an oracle relay does).
     PublishReport(PublishArgs),
@@ -152,6 +153,16 @@ pub struct RunArgs {
     /// at τ = 1 but breach at τ_warn get a proof on their own subject.
     #[arg(long, value_name = "PPM")]
     tau_warn_ppm: Option<u32>,
+    /// The venue's settlement ledger (sqlite://PATH or postgres://…), read only: an
+    /// account moves to its post-liquidation state only once the ledger holds the new
+    /// commitment. Without it, a keeper's settlement notice alone moves it.
+    #[arg(long, value_name = "URL")]
+    ledger: Option<String>,
+    /// How long a breach or early-warning proof of an unchanged account stands before
+    /// it is proven again (seconds of report time; below the committee's maximum age;
+    /// 0: every tick). Default: half the committee's maximum age.
+    #[arg(long, value_name = "SECS")]
+    reprove_after_secs: Option<u64>,
 }
 
 /// `zkmargin engine import`.
@@ -261,17 +272,40 @@ pub fn run_engine(cmd: EngineCommand, out: &Out) -> anyhow::Result<()> {
             };
             args.bus.validate()?;
             let (params, oracle) = args.trust.load()?;
+            let max_age = oracle.max_age_secs;
+            let reprove_after_secs = match args.reprove_after_secs {
+                None => max_age / 2,
+                Some(s) if s < max_age => s,
+                Some(s) => {
+                    return Err(Usage(format!(
+                        "--reprove-after-secs {s} must be below the oracle committee's maximum report age ({max_age} s): a proof at an expired report can no longer be settled"
+                    ))
+                    .into())
+                }
+            };
             let say = say();
             rt()?.block_on(async {
+                let ledger = match &args.ledger {
+                    None => None,
+                    Some(url) => Some(
+                        Ledger::open_existing(url)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("ledger {url}: {e} ({})", e.code()))?,
+                    ),
+                };
                 let bus = args.bus.connect("engine").await?;
                 let store = Store::open(&args.store).await?;
                 let metrics = args.bus.metrics(&say).await?;
                 say(format!(
-                    "engine: prefix {}, store {}, reports on {}, jobs on {}",
+                    "engine: prefix {}, store {}, reports on {}, jobs on {}, settlements confirmed {}",
                     bus.names.prefix(),
                     args.store,
                     bus.names.reports_subject(),
-                    bus.names.jobs_filter()
+                    bus.names.jobs_filter(),
+                    match &args.ledger {
+                        Some(url) => format!("on the ledger {url}"),
+                        None => "by the keepers' notices (no --ledger)".into(),
+                    }
                 ));
                 engine::run(
                     EngineConfig {
@@ -282,6 +316,8 @@ pub fn run_engine(cmd: EngineCommand, out: &Out) -> anyhow::Result<()> {
                         tau_warn_ppm: tau_warn,
                         say,
                         metrics,
+                        ledger,
+                        reprove_after_secs,
                     },
                     shutdown(),
                 )
