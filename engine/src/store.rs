@@ -620,14 +620,67 @@ mod tests {
         }
     }
 
-    #[test]
-    fn changes_pending_and_write_back() {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async {
-            let store = Store::open("sqlite::memory:").await.unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn changes_pending_and_write_back_sqlite() {
+        rt().block_on(async {
+            changes_pending_and_write_back(Store::open("sqlite::memory:").await.unwrap()).await
+        });
+    }
+
+    /// The same rules on PostgreSQL, in a fresh database on the server that
+    /// `ZKMARGIN_TEST_POSTGRES_URL` names (as the settlement tests; `.ci/run` sets it):
+    /// the store's SQL runs on both backends.
+    #[test]
+    fn changes_pending_and_write_back_postgres() {
+        let Ok(admin) = std::env::var("ZKMARGIN_TEST_POSTGRES_URL") else {
+            eprintln!("skipping the PostgreSQL store test: ZKMARGIN_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        rt().block_on(async {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!("zkmargin_engine_store_{}", std::process::id());
+            let mut conn = sqlx::AnyConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("ZKMARGIN_TEST_POSTGRES_URL is set but the server refuses: {e}")
+                });
+            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            // The admin URL with its database replaced by the fresh one (the query,
+            // e.g. a socket `host=`, kept).
+            let (scheme, rest) = admin.split_once("://").expect("a URL with a scheme");
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let authority = path.split('/').next().unwrap_or(path);
+            let mut url = format!("{scheme}://{authority}/{name}");
+            if !query.is_empty() {
+                url = format!("{url}?{query}");
+            }
+            let store = Store::open(&url).await.unwrap();
+            changes_pending_and_write_back(store.clone()).await;
+            store.close().await;
+            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        });
+    }
+
+    async fn changes_pending_and_write_back(store: Store) {
+        {
             let (a, b) = (account(1, 10), account(2, 20));
             store
                 .upsert_accounts(&[a.clone(), b.clone()])
@@ -694,6 +747,6 @@ mod tests {
             );
             let now: Vec<_> = store.changes_since(-1).await.unwrap();
             assert_eq!(now.iter().find(|(_, x)| x.id == 2).unwrap().1, b2);
-        });
+        }
     }
 }
