@@ -202,6 +202,64 @@ pub async fn run(
     Ok(())
 }
 
+type PullConsumer = jetstream::consumer::Consumer<jetstream::consumer::pull::Config>;
+
+/// The messages of one durable consumer, for as long as the engine runs. The server may
+/// restart or be unreachable for a while (the NATS-restart fault test does exactly
+/// that): a stream that cannot be opened is retried every 500 ms, a failed delivery
+/// after 200 ms, each said once per attempt, and [`Deliveries::next`] waits through it
+/// rather than ending the loop that reads it.
+struct Deliveries<'a> {
+    consumer: PullConsumer,
+    what: &'static str,
+    say: &'a Say,
+    messages: Option<jetstream::consumer::pull::Stream>,
+}
+
+impl<'a> Deliveries<'a> {
+    fn new(consumer: PullConsumer, what: &'static str, say: &'a Say) -> Self {
+        Self {
+            consumer,
+            what,
+            say,
+            messages: None,
+        }
+    }
+
+    async fn next(&mut self) -> jetstream::Message {
+        loop {
+            let messages = match &mut self.messages {
+                Some(m) => m,
+                None => match self.consumer.messages().await {
+                    Ok(m) => self.messages.insert(m),
+                    Err(e) => {
+                        (self.say)(format!(
+                            "engine: waiting for the {} stream: {}",
+                            self.what,
+                            one_line(&e.to_string())
+                        ));
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        continue;
+                    }
+                },
+            };
+            match messages.next().await {
+                Some(Ok(m)) => return m,
+                Some(Err(e)) => {
+                    (self.say)(format!(
+                        "engine: {} consumer: {}",
+                        self.what,
+                        one_line(&e.to_string())
+                    ));
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                // The stream of messages ended: open a new one.
+                None => self.messages = None,
+            }
+        }
+    }
+}
+
 struct Engine {
     config: EngineConfig,
     secret: [u8; 32],
@@ -228,39 +286,16 @@ impl Engine {
         hex::encode(h.finalize())
     }
 
-    async fn reports_loop(
-        self: Arc<Self>,
-        consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
-    ) {
+    async fn reports_loop(self: Arc<Self>, consumer: PullConsumer) {
         let mut book = Book {
             table: AccountTable::new(),
             seq: -1,
             recent: Recent::default(),
         };
+        let mut reports = Deliveries::new(consumer, "reports", &self.config.say);
         loop {
-            let mut messages = match consumer.messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    self.say(format!(
-                        "engine: waiting for the reports stream: {}",
-                        one_line(&e.to_string())
-                    ));
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(m) => self.tick(&m, &mut book).await,
-                    Err(e) => {
-                        self.say(format!(
-                            "engine: reports consumer: {}",
-                            one_line(&e.to_string())
-                        ));
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    }
-                }
-            }
+            let m = reports.next().await;
+            self.tick(&m, &mut book).await;
         }
     }
 
@@ -517,50 +552,25 @@ impl Engine {
             .await
     }
 
-    async fn claims_loop(
-        self: Arc<Self>,
-        consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
-    ) {
+    async fn claims_loop(self: Arc<Self>, consumer: PullConsumer) {
+        let mut claims = Deliveries::new(consumer, "claims", &self.config.say);
         loop {
-            let mut messages = match consumer.messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    self.say(format!(
-                        "engine: waiting for the claims stream: {}",
-                        one_line(&e.to_string())
-                    ));
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    continue;
+            let m = claims.next().await;
+            let key = self
+                .config
+                .bus
+                .names
+                .claim_key_of(&m.subject)
+                .map(str::to_string);
+            match key {
+                Some(key) => {
+                    if self.claimed(&key, &m.payload).await {
+                        let _ = m.double_ack().await;
+                    }
+                    // Not acknowledged: redelivered after ack_wait.
                 }
-            };
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(m) => {
-                        let key = self
-                            .config
-                            .bus
-                            .names
-                            .claim_key_of(&m.subject)
-                            .map(str::to_string);
-                        match key {
-                            Some(key) => {
-                                if self.claimed(&key, &m.payload).await {
-                                    let _ = m.double_ack().await;
-                                }
-                                // Not acknowledged: redelivered after ack_wait.
-                            }
-                            None => {
-                                let _ = m.ack_with(AckKind::Term).await;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        self.say(format!(
-                            "engine: claims consumer: {}",
-                            one_line(&e.to_string())
-                        ));
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    }
+                None => {
+                    let _ = m.ack_with(AckKind::Term).await;
                 }
             }
         }
@@ -706,41 +716,16 @@ impl Engine {
         true
     }
 
-    async fn settled_loop(
-        self: Arc<Self>,
-        consumer: jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
-    ) {
+    async fn settled_loop(self: Arc<Self>, consumer: PullConsumer) {
+        let mut notices = Deliveries::new(consumer, "settled", &self.config.say);
         loop {
-            let mut messages = match consumer.messages().await {
-                Ok(m) => m,
-                Err(e) => {
-                    self.say(format!(
-                        "engine: waiting for the settled stream: {}",
-                        one_line(&e.to_string())
-                    ));
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(m) => {
-                        if self.settled(&m.payload).await {
-                            let _ = m.double_ack().await;
-                        } else {
-                            let _ = m
-                                .ack_with(AckKind::Nak(Some(std::time::Duration::from_secs(1))))
-                                .await;
-                        }
-                    }
-                    Err(e) => {
-                        self.say(format!(
-                            "engine: settled consumer: {}",
-                            one_line(&e.to_string())
-                        ));
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    }
-                }
+            let m = notices.next().await;
+            if self.settled(&m.payload).await {
+                let _ = m.double_ack().await;
+            } else {
+                let _ = m
+                    .ack_with(AckKind::Nak(Some(std::time::Duration::from_secs(1))))
+                    .await;
             }
         }
     }
