@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use zkmargin_circuits::{Commitment, Prices, RiskParams};
 use zkmargin_oracle::{OracleConfig, SignedReport};
-use zkmargin_prover::choose_liquidation;
 use zkmargin_settlement::Ledger;
 
 use crate::{
@@ -655,14 +654,6 @@ impl Engine {
             Ok(None) => return refuse("the engine did not tick on that report".into()),
             Err(e) => return refuse(e.to_string()),
         };
-        let prices = match prices_from(&self.config.params, &report) {
-            Ok(p) => p,
-            Err(e) => return refuse(one_line(&e.to_string())),
-        };
-        // The rules, not the claimant, decide: a healthy account has no liquidation.
-        if let Err(e) = choose_liquidation(&account, &self.config.params, &prices) {
-            return refuse(format!("the rules choose no liquidation: {e}"));
-        }
         let id = job_id(
             JobKind::Liquidation,
             &claim.commitment,
@@ -684,7 +675,9 @@ impl Engine {
         };
         // The state the account will have once this job settles: recorded before the
         // job is published (a claim redelivered after a crash records it again, once),
-        // applied only when the settlement is confirmed.
+        // applied only when the settlement is confirmed. The rules, not the claimant,
+        // decide: an account they would not liquidate at the report's prices is
+        // refused here.
         let post = match post_state(&job, &self.config.params) {
             Ok(p) => p,
             Err(e) => return refuse(e),

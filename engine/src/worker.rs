@@ -22,7 +22,7 @@ use crate::{
     messages::{statement_digest, FeedItem, Job, JobKind, MESSAGE_VERSION},
     metrics::{self, Metrics},
     now_ms,
-    writeback::{job_rng, post_state},
+    writeback::{job_rng, liquidation_randomness, post_state},
     EngineError, Say,
 };
 
@@ -273,7 +273,6 @@ async fn job(
 }
 
 fn prove(config: &WorkerConfig, job: &Job) -> Result<ProofBundle, String> {
-    let mut rng = job_rng(&job.seed)?;
     let oracle = OracleCheck {
         config: &config.oracle,
         now: now_ms() / 1000,
@@ -292,7 +291,7 @@ fn prove(config: &WorkerConfig, job: &Job) -> Result<ProofBundle, String> {
             config
                 .provers
                 .margin
-                .prove(&request, &mut rng)
+                .prove(&request, &mut job_rng(&job.seed)?)
                 .map(|p| p.bundle)
                 .map_err(|e| one_line(&e.to_string()))
         }
@@ -300,6 +299,10 @@ fn prove(config: &WorkerConfig, job: &Job) -> Result<ProofBundle, String> {
             let liquidator = job
                 .liquidator
                 .ok_or_else(|| "a liquidation job without a liquidator".to_string())?;
+            // What the engine recorded as this job's pending post-state: the proof is
+            // made with its blinding and must open to exactly that state.
+            let expected = post_state(job, &config.params)?;
+            let (new_blinding, mut rng) = liquidation_randomness(&job.seed)?;
             let request = LiquidationRequest {
                 account: &job.account,
                 params: &config.params,
@@ -307,20 +310,20 @@ fn prove(config: &WorkerConfig, job: &Job) -> Result<ProofBundle, String> {
                 liquidator,
                 oracle: Some(oracle),
                 commitment: Some(Commitment::of(&job.account)),
+                new_blinding: Some(new_blinding),
             };
-            // What the engine recorded as this job's pending post-state: the proof
-            // must open to exactly that, or the engine's write-back would drift.
-            let expected = post_state(job, &config.params)?;
             let proof = config
                 .provers
                 .liquidation
                 .prove(&request, &mut rng)
                 .map_err(|e| one_line(&e.to_string()))?;
+            // The same derivation on both sides; only a report whose checked prices
+            // differ from its raw feeds could make them disagree.
             if proof.new_account != expected.account
                 || proof.public.new_commitment != expected.new_commitment
                 || proof.public.digest() != expected.statement_digest
             {
-                return Err("the proven new state differs from the engine's expected post-state (writeback::post_state drifted from the prover); not published".into());
+                return Err("the proven new state differs from the engine's expected post-state; not published".into());
             }
             Ok(proof.bundle)
         }

@@ -1,21 +1,16 @@
 //! The state an account will have after a liquidation job settles: derived from the
 //! job alone (its account, report, liquidator and seed), by the engine when it queues
-//! the job (recorded as pending) and by the worker after proving it (which refuses to
-//! publish a transition whose new state differs). One function, two callers: the
-//! engine's write-back cannot drift from what the prover proves without the worker
-//! failing the job loudly.
+//! the job (recorded as pending) and by the worker, which proves exactly that state
+//! (it hands the prover the job's blinding) and refuses to publish if the proof
+//! opens to anything else.
 //!
-//! The derivation is [`zkmargin_prover::LiquidationProver::prove`]'s: the rules'
-//! action ([`choose_liquidation`]) at the report's prices, the new blinding as the
-//! first draw of the job's RNG ([`job_rng`]), the new state from the native twin
-//! ([`apply_liquidation`]).
+//! The derivation is the prover's own, [`plan_liquidation`], with the new blinding
+//! drawn from the job's seed ([`liquidation_randomness`]): the engine's write-back
+//! and the proof cannot drift apart.
 
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
-use zkmargin_circuits::{
-    apply_liquidation, Account, Blinding, Commitment, LiquidationPublic, LiquidationRules,
-    RiskParams,
-};
-use zkmargin_prover::choose_liquidation;
+use zkmargin_circuits::{Account, Blinding, Commitment, RiskParams};
+use zkmargin_prover::plan_liquidation;
 
 use crate::messages::{Job, JobKind};
 
@@ -28,6 +23,18 @@ pub fn job_rng(seed_hex: &str) -> Result<ChaCha20Rng, String> {
     hex::decode_to_slice(seed_hex, &mut seed)
         .map_err(|_| "the job's seed is not 32 hex bytes".to_string())?;
     Ok(ChaCha20Rng::from_seed(seed))
+}
+
+/// A liquidation job's randomness: the new state's blinding, the first draw of the
+/// job's RNG, and that RNG advanced past it for the proof, so that the proof's
+/// randomness never repeats the blinding.
+///
+/// # Errors
+/// A sentence when the seed is not 32 hex bytes.
+pub fn liquidation_randomness(seed_hex: &str) -> Result<(Blinding, ChaCha20Rng), String> {
+    let mut rng = job_rng(seed_hex)?;
+    let blinding = Blinding::random(&mut rng);
+    Ok((blinding, rng))
 }
 
 /// A liquidation's outcome as the engine expects it to settle.
@@ -57,7 +64,8 @@ impl std::fmt::Debug for PostState {
 ///
 /// # Errors
 /// A sentence: not a liquidation job, no liquidator, a bad seed, a report without a
-/// price the parameters need, or the rules' refusal (healthy, nothing to act on).
+/// price the parameters need, or the rules' refusal (healthy, nothing to act on, no
+/// legal action).
 pub fn post_state(job: &Job, params: &RiskParams) -> Result<PostState, String> {
     if job.kind != JobKind::Liquidation {
         return Err(format!("a {} job has no post-state", job.kind.as_str()));
@@ -67,29 +75,13 @@ pub fn post_state(job: &Job, params: &RiskParams) -> Result<PostState, String> {
         .ok_or_else(|| "a liquidation job without a liquidator".to_string())?;
     let prices = zkmargin_circuits::Prices::from_feeds(params, |f| job.report.report.price(f))
         .map_err(|e| format!("the report has no price for feed {}", e.feed_id))?;
-    let chosen = choose_liquidation(&job.account, params, &prices)
+    let (new_blinding, _) = liquidation_randomness(&job.seed)?;
+    let plan = plan_liquidation(&job.account, params, prices, liquidator, new_blinding)
         .map_err(|e| format!("the rules choose no liquidation: {e}"))?;
-    let old_commitment = Commitment::of(&job.account);
-    let mut public = LiquidationPublic {
-        old_commitment,
-        new_commitment: old_commitment,
-        liquidator,
-        action: chosen.action,
-        terms: chosen.terms,
-        deficit: chosen.deficit,
-        prices,
-        weights: params.weights(),
-        rules: LiquidationRules::from(params),
-    };
-    // The prover's first draw from the job's RNG is the new blinding.
-    let new_blinding = Blinding::random(&mut job_rng(&job.seed)?);
-    let account = apply_liquidation(&job.account, &public, new_blinding)
-        .map_err(|e| format!("the native twin refuses the liquidation: {e}"))?;
-    public.new_commitment = Commitment::of(&account);
     Ok(PostState {
-        new_commitment: public.new_commitment,
-        statement_digest: public.digest(),
-        old_commitment,
-        account,
+        old_commitment: plan.public.old_commitment,
+        new_commitment: plan.public.new_commitment,
+        statement_digest: plan.public.digest(),
+        account: plan.new_account,
     })
 }

@@ -61,7 +61,10 @@ pub mod setup;
 pub use files::{FileError, FileKind};
 pub use formats::{AccountFile, CommitteeFile};
 pub use keys::{load_proving_key, KeyLoadError, LoadEvent, LoadedProvingKey};
-pub use liquidate::{LiquidationProof, LiquidationProver, LiquidationRequest, MAX_LIQUIDATOR_ID};
+pub use liquidate::{
+    plan_liquidation, LiquidationPlan, LiquidationProof, LiquidationProver, LiquidationRequest,
+    MAX_LIQUIDATOR_ID,
+};
 pub use policy::{choose_liquidation, ChosenLiquidation};
 pub use prove::{
     MarginProof, MarginProver, MarginRequest, OracleCheck, ProveError, DEFAULT_TAU_PPM,

@@ -5,9 +5,11 @@
 //! same order, same errors), reads the prices, lets the policy
 //! ([`choose_liquidation`]) pick the action — the smallest legal one that returns the
 //! account to health where one exists, else the largest the close factor allows —
-//! draws a fresh blinding, computes the new state with the native twin
-//! ([`apply_liquidation`], which refuses exactly what the circuit cannot prove),
-//! proves it, and verifies the bundle with the verifier library before returning it.
+//! draws a fresh blinding (or takes the caller's), computes the new state with the
+//! native twin ([`apply_liquidation`], which refuses exactly what the circuit cannot
+//! prove), proves it, and verifies the bundle with the verifier library before
+//! returning it. [`plan_liquidation`] is the same derivation without the proof, for a
+//! venue that records the new state before proving it.
 //!
 //! The action is not a choice of the caller: the circuit's minimality clause accepts
 //! only the amount the rules imply, so the prover finds it rather than takes it.
@@ -22,7 +24,7 @@ use zkmargin_circuits::{
     apply_liquidation,
     r1cs::{LiquidationCircuit, LiquidationPrivate},
     Account, Blinding, Commitment, Health, LiquidationError, LiquidationPublic, LiquidationRules,
-    RiskParams, Status,
+    Prices, RiskParams, Status,
 };
 use zkmargin_oracle::{OracleConfig, SignedReport};
 use zkmargin_verifier::{
@@ -57,6 +59,99 @@ pub struct LiquidationRequest<'a> {
     pub oracle: Option<OracleCheck<'a>>,
     /// Refuse unless the account commits to this (the venue's published commitment).
     pub commitment: Option<Commitment>,
+    /// The new state's blinding. `None` draws a fresh one from the proving RNG; a
+    /// venue that records the new state before the proof exists (the engine's
+    /// write-back, through [`plan_liquidation`]) fixes it here, so the proof opens to
+    /// the state it recorded.
+    pub new_blinding: Option<Blinding>,
+}
+
+/// A liquidation worked out but not proven: the action, the statement and the state
+/// after it ([`plan_liquidation`]).
+#[derive(Clone)]
+pub struct LiquidationPlan {
+    /// The action the rules chose, its terms, the deficit, and whether health returns.
+    pub chosen: ChosenLiquidation,
+    /// The statement a proof of this liquidation proves (its `new_commitment` opens
+    /// to `new_account`).
+    pub public: LiquidationPublic,
+    /// The account after the liquidation: nonce + 1, the given blinding.
+    pub new_account: Account,
+}
+
+impl std::fmt::Debug for LiquidationPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The new account is the venue's secret.
+        f.debug_struct("LiquidationPlan")
+            .field("chosen", &self.chosen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The liquidation the rules imply for `account` at `prices`, and the state it leads
+/// to with `new_blinding`: exactly what [`LiquidationProver::prove`] proves, without
+/// the proof or the input checks (report, oracle, commitment). The policy
+/// ([`choose_liquidation`]) picks the action; the native twin ([`apply_liquidation`],
+/// which refuses exactly what the circuit cannot prove) computes the new state.
+///
+/// # Errors
+/// [`ProveError::LiquidatorOutOfRange`]; [`ProveError::NothingToLiquidate`] for an
+/// account that meets its margin; [`ProveError::NothingToActOn`] for a breach without
+/// a position or borrow to act on; [`ProveError::Liquidation`] when no legal action
+/// exists or the native twin rejects the chosen one.
+pub fn plan_liquidation(
+    account: &Account,
+    params: &RiskParams,
+    prices: Prices,
+    liquidator: u64,
+    new_blinding: Blinding,
+) -> Result<LiquidationPlan, ProveError> {
+    if liquidator > MAX_LIQUIDATOR_ID {
+        return Err(ProveError::LiquidatorOutOfRange(liquidator));
+    }
+    let refuse = |error: LiquidationError| match error {
+        LiquidationError::NotInBreach => ProveError::NothingToLiquidate {
+            account: account.id,
+        },
+        error => ProveError::Liquidation {
+            account: account.id,
+            error,
+        },
+    };
+    let weights = params.weights();
+    if account.health(&weights, &prices).status(DEFAULT_TAU_PPM) == Status::Meets {
+        return Err(ProveError::NothingToLiquidate {
+            account: account.id,
+        });
+    }
+    let chosen = choose_liquidation(account, params, &prices).map_err(|e| match e {
+        // `choose_liquidation` reports an account without candidates as not in
+        // breach; it does breach (checked above): it has nothing to act on.
+        LiquidationError::NotInBreach => ProveError::NothingToActOn {
+            account: account.id,
+        },
+        e => refuse(e),
+    })?;
+    let old_commitment = Commitment::of(account);
+    let mut public = LiquidationPublic {
+        old_commitment,
+        // Set below from the new state; the native twin does not read it.
+        new_commitment: old_commitment,
+        liquidator,
+        action: chosen.action,
+        terms: chosen.terms,
+        deficit: chosen.deficit,
+        prices,
+        weights,
+        rules: LiquidationRules::from(params),
+    };
+    let new_account = apply_liquidation(account, &public, new_blinding).map_err(refuse)?;
+    public.new_commitment = Commitment::of(&new_account);
+    Ok(LiquidationPlan {
+        chosen,
+        public,
+        new_account,
+    })
 }
 
 /// A proven, self-verified liquidation.
@@ -132,58 +227,25 @@ impl LiquidationProver {
             liquidator,
             oracle,
             commitment,
+            new_blinding,
         } = *request;
         if liquidator > MAX_LIQUIDATOR_ID {
             return Err(ProveError::LiquidatorOutOfRange(liquidator));
         }
         let Checked {
-            commitment: old_commitment,
+            commitment: _,
             config,
             now,
             prices,
         } = check_inputs(account, params, commitment, report, oracle)?;
-        let refuse = |error: LiquidationError| match error {
-            LiquidationError::NotInBreach => ProveError::NothingToLiquidate {
-                account: account.id,
-            },
-            error => ProveError::Liquidation {
-                account: account.id,
-                error,
-            },
-        };
         let weights = params.weights();
         let health_before = account.health(&weights, &prices);
-        if health_before.status(DEFAULT_TAU_PPM) == Status::Meets {
-            return Err(ProveError::NothingToLiquidate {
-                account: account.id,
-            });
-        }
-        let chosen = choose_liquidation(account, params, &prices).map_err(|e| match e {
-            // `choose_liquidation` reports an account without candidates as not in
-            // breach; it does breach (checked above): it has nothing to act on.
-            LiquidationError::NotInBreach => ProveError::NothingToActOn {
-                account: account.id,
-            },
-            e => refuse(e),
-        })?;
-
-        let mut public = LiquidationPublic {
-            old_commitment,
-            // Set below from the new state; the native twin does not read it.
-            new_commitment: old_commitment,
-            liquidator,
-            action: chosen.action,
-            terms: chosen.terms,
-            deficit: chosen.deficit,
-            prices,
-            weights,
-            rules: LiquidationRules::from(params),
-        };
-        let new_blinding = Blinding::random(rng);
-        // The native twin checks every clause the circuit enforces: what it refuses
-        // could not be proven, so refuse here with its reason.
-        let new_account = apply_liquidation(account, &public, new_blinding).map_err(refuse)?;
-        public.new_commitment = Commitment::of(&new_account);
+        let new_blinding = new_blinding.unwrap_or_else(|| Blinding::random(rng));
+        let LiquidationPlan {
+            chosen,
+            public,
+            new_account,
+        } = plan_liquidation(account, params, prices, liquidator, new_blinding)?;
 
         let circuit = LiquidationCircuit {
             public,
@@ -218,7 +280,7 @@ impl LiquidationProver {
         Ok(LiquidationProof {
             bundle,
             health_before,
-            health_after: new_account.health(&weights, &prices),
+            health_after: new_account.health(&weights, &public.prices),
             new_account,
             chosen,
             public,

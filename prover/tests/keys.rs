@@ -156,6 +156,7 @@ fn shipped_keys_match_todays_circuit_and_prove() {
                 liquidator: 7,
                 oracle: None,
                 commitment: Some(Commitment::of(&account)),
+                new_blinding: None,
             },
             &mut rand::thread_rng(),
         )

@@ -15,8 +15,8 @@ use zkmargin_circuits::{
 use zkmargin_oracle::{development_committee, OracleConfig, OracleError, SignedReport};
 use zkmargin_prover::{
     files::{load_account, write_json, WriteOptions},
-    AccountFile, LiquidationProof, LiquidationProver, LiquidationRequest, MarginProver,
-    MarginRequest, OracleCheck, ProveError, DEFAULT_TAU_PPM, MAX_LIQUIDATOR_ID,
+    plan_liquidation, AccountFile, LiquidationProof, LiquidationProver, LiquidationRequest,
+    MarginProver, MarginRequest, OracleCheck, ProveError, DEFAULT_TAU_PPM, MAX_LIQUIDATOR_ID,
 };
 use zkmargin_verifier::{
     FixedClock, LiquidationStatement, Statement, VerifiedLiquidation, Verifier, VerifyError,
@@ -47,6 +47,7 @@ fn request<'a>(
         liquidator: 7,
         oracle: None,
         commitment: None,
+        new_blinding: None,
     }
 }
 
@@ -249,6 +250,80 @@ fn the_new_account_file_opens_the_new_commitment() {
     assert_eq!(again.chosen.action, proof.chosen.action);
 }
 
+/// The report's prices under `params`, as the prover reads them.
+fn prices_of(
+    report: &SignedReport,
+    params: &zkmargin_circuits::RiskParams,
+) -> zkmargin_circuits::Prices {
+    zkmargin_circuits::Prices::from_feeds(params, |f| report.report.price(f)).unwrap()
+}
+
+#[test]
+fn a_given_blinding_proves_exactly_the_planned_state() {
+    // A venue that records the new state before proving it (the engine's write-back)
+    // plans it with its own blinding; the proof made with that blinding opens to it.
+    let (params, report, old) = (params(), report(), breaching());
+    let blinding = Blinding::random(&mut rand::thread_rng());
+    let plan = plan_liquidation(&old, &params, prices_of(&report, &params), 7, blinding).unwrap();
+    assert_eq!(plan.new_account.blinding, blinding);
+    assert_eq!(plan.new_account.nonce, old.nonce + 1);
+    assert_eq!(plan.public.old_commitment, Commitment::of(&old));
+    assert_eq!(
+        plan.public.new_commitment,
+        Commitment::of(&plan.new_account)
+    );
+    let proof = liquidate(&LiquidationRequest {
+        new_blinding: Some(blinding),
+        ..request(&old, &report, &params)
+    })
+    .unwrap();
+    check_transition(&old, &proof);
+    assert_eq!(proof.new_account, plan.new_account);
+    assert_eq!(proof.public.digest(), plan.public.digest());
+    assert_eq!(statement(&proof).new_commitment, plan.public.new_commitment);
+    assert_eq!(proof.chosen.action, plan.chosen.action);
+    // Another blinding: another new commitment, the same action.
+    let other = plan_liquidation(
+        &old,
+        &params,
+        prices_of(&report, &params),
+        7,
+        Blinding::random(&mut rand::thread_rng()),
+    )
+    .unwrap();
+    assert_ne!(other.public.new_commitment, plan.public.new_commitment);
+    assert_eq!(other.chosen.action, plan.chosen.action);
+    // The plan hides the new state as the proof does.
+    let shown = format!("{plan:?}");
+    assert!(!shown.contains(&fr_to_hex(&blinding.0)), "{shown}");
+    assert!(
+        !shown.contains(&plan.new_account.quote.to_string()),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_plan_refuses_what_the_prover_refuses() {
+    let (params, report) = (params(), report());
+    let prices = || prices_of(&report, &params);
+    let b = Blinding::random(&mut rand::thread_rng());
+    for account in [healthy(), breaching()] {
+        let planned =
+            plan_liquidation(&account, &params, prices(), MAX_LIQUIDATOR_ID + 1, b).unwrap_err();
+        assert!(
+            matches!(planned, ProveError::LiquidatorOutOfRange(_)),
+            "{planned}"
+        );
+    }
+    let planned = plan_liquidation(&healthy(), &params, prices(), 7, b).unwrap_err();
+    let proven = liquidate(&request(&healthy(), &report, &params)).unwrap_err();
+    assert!(
+        matches!(planned, ProveError::NothingToLiquidate { account: 1 }),
+        "{planned}"
+    );
+    assert_eq!(planned.to_string(), proven.to_string());
+}
+
 #[test]
 fn refuses_a_healthy_account() {
     let (params, report, account) = (params(), report(), healthy());
@@ -432,6 +507,7 @@ fn input_checks_are_the_margin_provers() {
             liquidator: 7,
             oracle,
             commitment,
+            new_blinding: None,
         })
         .unwrap_err();
         assert_eq!(liq.to_string(), margin.to_string(), "{what}");

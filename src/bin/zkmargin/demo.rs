@@ -491,6 +491,7 @@ fn liquidate_one(
         liquidator: LIQUIDATOR,
         oracle: Some(l.oracle),
         commitment: Some(Commitment::of(account)),
+        new_blinding: None,
     };
     let (proof, took) = ui::timed(format!("liquidating {name}"), || {
         l.prover.prove(&request, &mut OsRng)

@@ -85,6 +85,7 @@ pub fn run(args: LiquidateArgs, out: &Out) -> anyhow::Result<()> {
         liquidator: args.liquidator,
         oracle: oracle.as_ref().map(|config| OracleCheck { config, now }),
         commitment,
+        new_blinding: None,
     };
     let (proven, prove_time) = ui::timed("choosing and proving the liquidation", || {
         prover.prove(&request, &mut OsRng)
