@@ -1,4 +1,5 @@
-//! End-to-end acceptance of the ceremony through the real binaries: a local ptau →
+//! End-to-end acceptance of the ceremony through the real binaries: a local ptau
+//! (`zkmargin ceremony dev-ptau`) →
 //! `zkmargin ceremony init` for both circuits → three contributions (each file read and
 //! written as on another machine) + a beacon → `verify` lists every published hash →
 //! `finalize` into a keys directory → `inspect` reports the ceremony → a proof made with
@@ -11,7 +12,7 @@ mod common_service;
 use std::path::Path;
 
 use common_cli::{s, zk};
-use zkmargin_ceremony::{LocalSecrets, Ptau};
+use zkmargin_ceremony::Ptau;
 
 const CIRCUITS: [(&str, &str); 2] = [
     ("margin", "zkmargin.margin.v1"),
@@ -35,6 +36,12 @@ fn run_ceremony(dir: &Path, ptau: &Path, stem: &str, id: &str) -> (String, Vec<S
             s(&file(0)),
             "--json",
         ],
+    );
+    // The local ptau lists no phase-1 contribution, and init says what that means.
+    assert!(
+        init.stderr.contains("records no phase-1 contribution"),
+        "{}",
+        init.stderr
     );
     let init = init.json();
     assert_eq!(init["circuit"], id);
@@ -124,9 +131,40 @@ fn run_ceremony(dir: &Path, ptau: &Path, stem: &str, id: &str) -> (String, Vec<S
 fn ceremony_keys_prove_and_verify_with_the_cli_and_the_service() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
+    // A local powers of tau from the CLI, which says plainly what it is.
     let ptau = dir.join("local-12.ptau");
-    let generated = Ptau::generate(12, &LocalSecrets::from_seed(7), true).unwrap();
-    std::fs::write(&ptau, generated.to_bytes().unwrap()).unwrap();
+    let made = zk(dir, &["ceremony", "dev-ptau", "-o", s(&ptau), "--json"]);
+    assert!(
+        made.stderr.contains("a development powers of tau"),
+        "{}",
+        made.stderr
+    );
+    let made = made.json();
+    assert_eq!(made["power"], 12);
+    assert_eq!(made["development"], true);
+    let ptau_blake2b = Ptau::open(&ptau, None).unwrap().hashes().blake2b_hex();
+    assert_eq!(made["blake2b"], ptau_blake2b.as_str());
+    // Bad requests are one-line errors that leave the file alone.
+    zk(dir, &["ceremony", "dev-ptau", "-o", s(&ptau)]).fails(1, &["exists", "--force"]);
+    for power in ["0", "21"] {
+        zk(
+            dir,
+            &[
+                "ceremony",
+                "dev-ptau",
+                "--power",
+                power,
+                "-o",
+                s(&dir.join("x.ptau")),
+            ],
+        )
+        .fails(1, &["--power", "12 covers both circuits"]);
+    }
+    assert!(!dir.join("x.ptau").exists());
+    assert_eq!(
+        Ptau::open(&ptau, None).unwrap().hashes().blake2b_hex(),
+        ptau_blake2b
+    );
 
     let mut finals = Vec::new();
     for (stem, id) in CIRCUITS {
@@ -173,7 +211,7 @@ fn ceremony_keys_prove_and_verify_with_the_cli_and_the_service() {
     for (t, (_, (_, published))) in transcripts.iter().zip(&finals) {
         assert_eq!(t["contribution_count"], 3);
         assert_eq!(t["transcript_digest"], published[3]);
-        assert_eq!(t["ptau_blake2b"], generated.hashes().blake2b_hex());
+        assert_eq!(t["ptau_blake2b"], ptau_blake2b.as_str());
     }
 
     // Prove a breach with the ceremony keys; verify with the CLI.

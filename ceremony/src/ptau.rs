@@ -1433,11 +1433,17 @@ impl LocalSecrets {
     /// τ, α, β drawn from `ChaCha20Rng::seed_from_u64(seed)`: anyone who knows the seed
     /// can forge proofs against keys made from the file.
     pub fn from_seed(seed: u64) -> Self {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        Self::random(&mut ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    /// τ, α, β drawn from `rng` (the OS's, for `zkmargin ceremony dev-ptau`): nobody
+    /// else knows them, but the one process that drew them did, so a file made this
+    /// way is a single-party phase 1: development and rehearsals only.
+    pub fn random<R: rand_core::RngCore + rand_core::CryptoRng>(rng: &mut R) -> Self {
         Self {
-            tau: Fr::rand(&mut rng),
-            alpha: Fr::rand(&mut rng),
-            beta: Fr::rand(&mut rng),
+            tau: Fr::rand(rng),
+            alpha: Fr::rand(rng),
+            beta: Fr::rand(rng),
         }
     }
 }

@@ -406,6 +406,15 @@ pub enum KeyProvenance {
     Ceremony(CeremonyRecord),
 }
 
+/// "1 contribution", "3 contributions": how the provenance lines count them.
+pub fn contributions(n: usize) -> String {
+    if n == 1 {
+        "1 contribution".into()
+    } else {
+        format!("{n} contributions")
+    }
+}
+
 impl KeyProvenance {
     /// One line for people.
     pub fn summary(&self) -> String {
@@ -420,8 +429,10 @@ impl KeyProvenance {
                     .circuits
                     .iter()
                     .map(|t| format!(
-                        "{} ({} contributions, transcript {})",
-                        t.circuit_id, t.contribution_count, t.transcript_digest
+                        "{} ({}, transcript {})",
+                        t.circuit_id,
+                        contributions(t.contribution_count),
+                        t.transcript_digest
                     ))
                     .collect::<Vec<_>>()
                     .join(", ")

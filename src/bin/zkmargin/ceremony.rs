@@ -1,12 +1,13 @@
 //! `zkmargin ceremony init|contribute|beacon|verify|finalize`: a multi-party phase-2
-//! trusted setup over an imported powers of tau (docs/CEREMONY.md).
+//! trusted setup over an imported powers of tau (docs/CEREMONY.md); `dev-ptau` makes a
+//! local one to rehearse with.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use serde_json::json;
-use zkmargin_ceremony::{ceremony, CeremonyFile, CheckedPtau, CircuitShape, Ptau};
+use zkmargin_ceremony::{ceremony, CeremonyFile, CheckedPtau, CircuitShape, LocalSecrets, Ptau};
 use zkmargin_circuits::{
     r1cs::{LiquidationCircuit, MarginCircuit},
     LIQUIDATION_CIRCUIT_ID, MARGIN_CIRCUIT_ID,
@@ -39,6 +40,10 @@ pub enum CeremonyCommand {
     Verify(VerifyArgs),
     /// Verify the final file of every circuit and write a keys directory.
     Finalize(FinalizeArgs),
+    /// Make a local .ptau from fresh OS randomness, to rehearse a ceremony.
+    /// Development only: this one process knew its secrets; production imports a
+    /// public ceremony's file (docs/CEREMONY.md).
+    DevPtau(DevPtauArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -121,6 +126,28 @@ pub struct FinalizeArgs {
     force: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DevPtauArgs {
+    /// Log2 of the number of powers: 12 covers both circuits (the liquidation
+    /// circuit's domain is 2^12), at most 20.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    power: u32,
+    /// Write only the monomial powers, as `snarkjs powersoftau` does before
+    /// `prepare phase2`: a smaller file, but `init` then computes the Lagrange points
+    /// itself (about 4× slower).
+    #[arg(long)]
+    unprepared: bool,
+    /// The .ptau to create.
+    #[arg(long, short, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Printed by `ceremony dev-ptau`, on standard error.
+const DEV_PTAU_WARNING: &str = "a development powers of tau. This process drew τ, α and β and nothing proves they were destroyed: keys made from this file are only as trustworthy as this machine. Use it to rehearse a ceremony; production imports a public ceremony's .ptau (docs/CEREMONY.md).";
+
 pub fn run(cmd: CeremonyCommand, out: &Out) -> anyhow::Result<()> {
     match cmd {
         CeremonyCommand::Init(a) => init(a, out),
@@ -128,7 +155,50 @@ pub fn run(cmd: CeremonyCommand, out: &Out) -> anyhow::Result<()> {
         CeremonyCommand::Beacon(a) => beacon(a, out),
         CeremonyCommand::Verify(a) => verify(a, out),
         CeremonyCommand::Finalize(a) => finalize(a, out),
+        CeremonyCommand::DevPtau(a) => dev_ptau(a, out),
     }
+}
+
+fn dev_ptau(a: DevPtauArgs, out: &Out) -> anyhow::Result<()> {
+    refuse_overwrite(&a.out, a.force)?;
+    if !(1..=zkmargin_ceremony::ptau::MAX_GENERATED_POWER).contains(&a.power) {
+        bail!(
+            "--power {} is out of range: give 1..={} (12 covers both circuits)",
+            a.power,
+            zkmargin_ceremony::ptau::MAX_GENERATED_POWER
+        );
+    }
+    ui::warn(DEV_PTAU_WARNING);
+    let secrets = LocalSecrets::random(&mut rand::rngs::OsRng);
+    let (ptau, took) = ui::timed(format!("generating 2^{} powers of tau", a.power), || {
+        Ptau::generate(a.power, &secrets, !a.unprepared)
+    });
+    let ptau = ptau.context("cannot generate the powers of tau")?;
+    let bytes = ptau.to_bytes().context("cannot encode the powers of tau")?;
+    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let hashes = zkmargin_ceremony::PtauHashes::of_bytes(&bytes);
+    out.json(&json!({
+        "file": a.out,
+        "power": a.power,
+        "prepared": !a.unprepared,
+        "bytes": bytes.len(),
+        "blake2b": hashes.blake2b_hex(),
+        "development": true,
+        "generate_ms": ui::millis(took),
+    }))?;
+    out.line(format!(
+        "development powers of tau 2^{} ({}) written to {} in {}",
+        a.power,
+        if a.unprepared {
+            "unprepared"
+        } else {
+            "prepared"
+        },
+        a.out.display(),
+        ui::duration(took)
+    ));
+    out.line(format!("  blake2b {}", hashes.blake2b_hex()));
+    Ok(())
 }
 
 /// The circuit's setup-mode shape, by id.
@@ -168,6 +238,14 @@ fn open_ptau(path: &Path, log_domain: u32, out: &Out) -> anyhow::Result<CheckedP
     ));
     out.line(format!("  blake2b {}", ptau.hashes().blake2b_hex()));
     out.line("  compare it with the hash the ceremony published (b2sum)");
+    if ptau.ptau().contributions().is_empty() {
+        // A public ceremony's file lists its phase-1 contributions; ours
+        // (`ceremony dev-ptau`, Ptau::generate) lists none.
+        ui::warn(format!(
+            "{} records no phase-1 contribution: it is not a public ceremony's file (`ceremony dev-ptau` makes such files); keys made from it are only as trustworthy as whoever made it",
+            path.display()
+        ));
+    }
     Ok(ptau)
 }
 
@@ -298,9 +376,10 @@ fn verify(a: VerifyArgs, out: &Out) -> anyhow::Result<()> {
         "verify_ms": ui::millis(took),
     }))?;
     out.line(format!(
-        "{}: transcript valid ({} participants{}), verified in {}",
+        "{}: transcript valid ({} participant{}{}), verified in {}",
         v.circuit_id,
         v.participant_count(),
+        if v.participant_count() == 1 { "" } else { "s" },
         if file.is_closed() {
             ", closed by a beacon"
         } else {
@@ -350,9 +429,9 @@ fn finalize(a: FinalizeArgs, out: &Out) -> anyhow::Result<()> {
         });
         let keys = keys.with_context(|| format!("{} does not verify", path.display()))?;
         out.line(format!(
-            "{}: {} contributions verified in {}",
+            "{}: {} verified in {}",
             circuit.id,
-            keys.provenance.contribution_count,
+            zkmargin_verifier::keys::contributions(keys.provenance.contribution_count),
             ui::duration(took)
         ));
         let verifying_key = keys.verifying_key_bytes();

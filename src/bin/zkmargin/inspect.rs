@@ -416,8 +416,10 @@ fn manifest(out: &Out, path: &Path, m: &Manifest) -> anyhow::Result<()> {
     if let zkmargin_verifier::keys::KeyProvenance::Ceremony(record) = &provenance {
         for t in &record.circuits {
             out.line(format!(
-                "  transcript  {}: {} contributions, digest {}",
-                t.circuit_id, t.contribution_count, t.transcript_digest
+                "  transcript  {}: {}, digest {}",
+                t.circuit_id,
+                zkmargin_verifier::keys::contributions(t.contribution_count),
+                t.transcript_digest
             ));
             out.line(format!(
                 "    ptau blake2b {} (power {})",
