@@ -7,6 +7,7 @@
 
 #[path = "engine_common/mod.rs"]
 mod common;
+mod common_service;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -17,6 +18,7 @@ use common::*;
 use zkmargin_circuits::Status;
 use zkmargin_engine::{
     async_nats::{self, jetstream},
+    keeper::Settle,
     messages::{claim_key, Claim, FeedItem, JobKind},
     names::Names,
 };
@@ -290,7 +292,7 @@ fn thousand_accounts_five_percent_breach_two_workers_two_keepers() {
 fn bad_flags_and_inputs_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", s(&dir.path().join("never.db")));
-    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+    let mut cases: Vec<(Vec<String>, i32, &str)> = vec![
         (
             engine_args(&bus_args(NATS, "a.b", 1000), &store, &[]),
             2,
@@ -333,6 +335,34 @@ fn bad_flags_and_inputs_are_one_line_errors() {
             "NATS",
         ),
     ];
+    let keeper = |settle: &[&str]| keeper_args_settling(&bus_args(NATS, "ok", 1000), 7, settle);
+    cases.extend([
+        (
+            keeper(&["--settle-url", "https://venue.example"]),
+            2,
+            "https",
+        ),
+        (
+            keeper(&["--settle-url", "http://127.0.0.1:8080/v1/settle"]),
+            2,
+            "without a path",
+        ),
+        (
+            keeper(&["--settle-url", "venue:8080"]),
+            2,
+            "http://HOST:PORT",
+        ),
+        (
+            keeper(&["--settle-url", "http://127.0.0.1:8080", "--ledger", &store]),
+            2,
+            "cannot be used with",
+        ),
+        (
+            keeper(&[]),
+            2,
+            "give one of --ledger URL or --settle-url URL",
+        ),
+    ]);
     for (args, code, needle) in cases {
         let out = std::process::Command::new(bin())
             .args(&args)
@@ -457,5 +487,117 @@ fn settled_liquidations_written_back_second_tick_liquidates_again() {
     eprintln!(
         "write-back: first tick liquidated {breaching1:?}, second (ETH {}) {breaching2:?}",
         second.report.price("ETH/USD").unwrap_or(0)
+    );
+}
+
+/// A liquidator the venue does not give its database settles through the venue's
+/// service: the keeper runs with `--settle-url` against a real `zkmargin-verifier serve
+/// --ledger` on loopback (POST /v1/settle); every breaching account is settled once, the
+/// engine confirms each settlement on the ledger and moves the account to its
+/// post-state.
+#[test]
+fn a_keeper_settles_through_the_venue_service() {
+    require_nats();
+    let prefix = unique_prefix("svc");
+    // H(1) = 360 − 50·id USD: ids 8 and 9 breach at ETH 2,900.
+    let accounts = accounts(9, 50_000_000);
+    let tick = report(now());
+    let breaching = breaching(&accounts, &tick, 1_000_000);
+    assert_eq!(breaching, HashSet::from([8, 9]));
+    let venue = Venue::new(accounts);
+    let service = common_service::Server::spawn(common_service::Server::bare_command(
+        &[
+            "--keys",
+            &s(keys()),
+            "--ledger",
+            &venue.ledger_url,
+            "--allow-development",
+        ],
+        &[],
+    ));
+    let bus = bus_args(NATS, &prefix, 5_000);
+    let mut procs = Procs::default();
+    procs.spawn(
+        "engine",
+        &engine_args(&bus, &venue.store, &["--ledger", &venue.ledger_url]),
+    );
+    procs.spawn("worker", &worker_args(&bus, &[]));
+    procs.spawn(
+        "keeper7",
+        &keeper_args_settling(&bus, 7, &["--settle-url", &service.base]),
+    );
+    assert!(
+        procs.wait_for("on the ledger", 1, Duration::from_secs(20))
+            && procs.wait_for("worker: proving jobs", 1, Duration::from_secs(30))
+            && procs.wait_for(
+                &format!("settling on {}/v1/settle", service.base),
+                1,
+                Duration::from_secs(20)
+            ),
+        "{}",
+        procs.dump()
+    );
+    venue.publish(&tick, &bus);
+    venue.wait_settled(&breaching, Duration::from_secs(90), &procs);
+    wait_written_back(&venue, &breaching, Duration::from_secs(30), &procs);
+    venue.check_ledger(&breaching);
+    // Each settled by the service, credited to liquidator 7, once.
+    let through = procs.grep(&format!("through {}/v1/settle", service.base));
+    assert_eq!(through.len(), 2, "{}", procs.dump());
+    assert!(
+        procs.grep("refused the liquidation").is_empty(),
+        "{}",
+        procs.dump()
+    );
+    venue.rt.block_on(async {
+        let credit = venue.ledger.credits(7).await.unwrap();
+        assert!(credit > 0, "liquidator 7 credited {credit}");
+    });
+    let store = store_accounts(&venue);
+    for id in &breaching {
+        assert_eq!(store[id].nonce, 1, "account {id} written back");
+    }
+
+    // The keeper's client against the same service: a liquidation submitted again is
+    // a replay (taken as settled), and a service without a ledger refuses for good.
+    let names = Names::new(&prefix).unwrap();
+    let feed = venue.rt.block_on(async {
+        let js = jetstream::new(async_nats::connect(NATS).await.unwrap());
+        read_stream(&js, &names.feed_stream()).await
+    });
+    let bundle = feed
+        .iter()
+        .map(|(_, payload)| serde_json::from_slice::<FeedItem>(payload).unwrap())
+        .find(|item| item.kind == JobKind::Liquidation)
+        .expect("a liquidation on the feed")
+        .bundle;
+    let verifier = zkmargin_verifier::VerifierConfig {
+        keys_dir: Some(keys().to_path_buf()),
+        ..Default::default()
+    }
+    .open()
+    .unwrap()
+    .verifier;
+    let verified = || verifier.verify_liquidation(&bundle).unwrap();
+    let settle = |base: &str| {
+        venue.rt.block_on(
+            zkmargin_engine::keeper::Settlement::service(base).settle(verified(), &bundle),
+        )
+    };
+    assert_eq!(settle(&service.base), Settle::Replay);
+    let bare = common_service::Server::spawn(common_service::Server::bare_command(
+        &["--keys", &s(keys())],
+        &[],
+    ));
+    match settle(&bare.base) {
+        Settle::Refused { code, .. } => assert_eq!(code, "404 settlement_not_configured"),
+        other => panic!("a service without a ledger: {other:?}"),
+    }
+    // Nothing listening: retried, not refused.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    assert!(
+        matches!(settle(&closed), Settle::Retry(_)),
+        "{:?}",
+        settle(&closed)
     );
 }

@@ -3,7 +3,9 @@
 //! liquidatable breach is claimed by publishing the first message on the claim subject of (account,
 //! report) — JetStream stores one per subject, so the first valid claim wins and every
 //! other keeper learns it lost; a verified liquidation naming this keeper's
-//! liquidator is settled through the settlement crate's [`Settler`].
+//! liquidator is settled ([`Settlement`]): on the ledger itself through the settlement
+//! crate's [`Settler`], or through the venue's verification service
+//! (`POST /v1/settle`) for a liquidator the venue does not give its database.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -29,8 +31,10 @@ pub struct KeeperConfig {
     pub bus: Bus,
     /// The venue's id of this liquidator (credited by the liquidations it wins).
     pub liquidator: u64,
-    /// The settler: the verifier this keeper trusts and the ledger it settles on.
-    pub settler: Settler,
+    /// The verifier this keeper trusts (the feed's bundles are verified with it).
+    pub verifier: Arc<Verifier>,
+    /// Where the liquidations this keeper wins are settled.
+    pub settlement: Settlement,
     /// Bundles verified per batch (at most).
     pub batch: usize,
     /// Where lines go.
@@ -128,7 +132,7 @@ async fn process(config: &Arc<KeeperConfig>, messages: Vec<jetstream::Message>) 
         }
     }
     let bundles: Vec<_> = items.iter().map(|(_, i)| i.bundle.clone()).collect();
-    let verifier: Arc<Verifier> = config.settler.verifier().clone();
+    let verifier = config.verifier.clone();
     let verdicts =
         match tokio::task::spawn_blocking(move || verifier.verify_any_batch(&bundles)).await {
             Ok(v) => v,
@@ -193,42 +197,27 @@ async fn process(config: &Arc<KeeperConfig>, messages: Vec<jetstream::Message>) 
                 } else {
                     let statement = *l.statement();
                     let digest = l.statement_digest();
-                    match config.settler.apply(*l).await {
-                        Ok(s) => {
+                    match config.settlement.settle(*l, &item.bundle).await {
+                        Settle::Applied(summary) => {
                             config.metrics.settled.inc();
                             config
                                 .metrics
                                 .tick_to_settled
                                 .observe(now_ms().saturating_sub(item.tick_ms) as f64 / 1e3);
-                            say(format!(
-                                "keeper {}: settled the liquidation of account {} (fee {})",
-                                config.liquidator, s.settled.account_id, s.settled.liquidator_fee
-                            ));
+                            say(format!("keeper {}: settled {summary}", config.liquidator));
                             announce(config, &statement, &digest).await
                         }
                         // Settled before (by this keeper, which stopped before it
                         // announced it): announce it now; the notice is deduplicated.
-                        Err(SettleFailure::Apply {
-                            error: SettleError::Replay { .. },
-                            ..
-                        }) => announce(config, &statement, &digest).await,
-                        Err(SettleFailure::Apply {
-                            error: e @ (SettleError::Busy | SettleError::Unavailable { .. }),
-                            ..
-                        }) => {
-                            say(format!(
-                                "keeper: ledger {} ({}); retried",
-                                e.code(),
-                                one_line(&e.to_string())
-                            ));
+                        Settle::Replay => announce(config, &statement, &digest).await,
+                        Settle::Retry(why) => {
+                            say(format!("keeper: settlement {why}; retried"));
                             AckKind::Nak(Some(Duration::from_millis(500)))
                         }
-                        Err(e) => {
+                        Settle::Refused { code, message } => {
                             say(format!(
-                                "keeper: the ledger refused the liquidation of job {} ({}): {}",
-                                item.job_id,
-                                e.code(),
-                                one_line(&e.to_string())
+                                "keeper: the ledger refused the liquidation of job {} ({code}): {message}",
+                                item.job_id
                             ));
                             AckKind::Term
                         }
@@ -242,6 +231,144 @@ async fn process(config: &Arc<KeeperConfig>, messages: Vec<jetstream::Message>) 
                 one_line(&e.to_string())
             ));
         }
+    }
+}
+
+/// Where a keeper settles the liquidations it wins.
+#[derive(Clone)]
+pub enum Settlement {
+    /// On the ledger itself (the keeper holds its URL): verified and applied in this
+    /// process.
+    Ledger(Settler),
+    /// Through the venue's verification service: `POST {base}/v1/settle`, which
+    /// verifies the bundle again and applies it (docs/openapi.yaml).
+    Service {
+        /// The service's base URL, `http://HOST:PORT` (no trailing slash).
+        base: String,
+        /// The HTTP client (30 s timeout per request).
+        agent: ureq::Agent,
+    },
+}
+
+/// What became of one settlement attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// Applied now: a one-line summary (account, fee).
+    Applied(String),
+    /// Already applied (the statement digest is on the ledger): announce it anyway.
+    Replay,
+    /// The ledger or the service could not answer now (busy, unavailable, a timeout, a
+    /// lost connection): try again; re-submitting is safe (a second apply is a replay).
+    Retry(String),
+    /// Refused for good (stale commitment, untrusted verifier, an invalid bundle, …).
+    Refused {
+        /// The stable error code.
+        code: String,
+        /// Its message, one line.
+        message: String,
+    },
+}
+
+impl Settlement {
+    /// A service settlement at `base` (`http://HOST:PORT`).
+    pub fn service(base: &str) -> Self {
+        Self::Service {
+            base: base.trim_end_matches('/').to_string(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .build(),
+        }
+    }
+
+    /// Where it settles, for the start-up line.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Ledger(_) => "the ledger".into(),
+            Self::Service { base, .. } => format!("{base}/v1/settle"),
+        }
+    }
+
+    /// Settles `verified`, whose bundle is `bundle`.
+    pub async fn settle(
+        &self,
+        verified: zkmargin_verifier::VerifiedLiquidation,
+        bundle: &zkmargin_verifier::ProofBundle,
+    ) -> Settle {
+        match self {
+            Self::Ledger(settler) => match settler.apply(verified).await {
+                Ok(s) => Settle::Applied(format!(
+                    "the liquidation of account {} (fee {})",
+                    s.settled.account_id, s.settled.liquidator_fee
+                )),
+                Err(SettleFailure::Apply {
+                    error: SettleError::Replay { .. },
+                    ..
+                }) => Settle::Replay,
+                Err(SettleFailure::Apply {
+                    error: e @ (SettleError::Busy | SettleError::Unavailable { .. }),
+                    ..
+                }) => Settle::Retry(format!("{}: {}", e.code(), one_line(&e.to_string()))),
+                Err(e) => Settle::Refused {
+                    code: e.code().to_string(),
+                    message: one_line(&e.to_string()),
+                },
+            },
+            Self::Service { base, agent } => {
+                let body = match serde_json::to_vec(bundle) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return Settle::Refused {
+                            code: "invalid_bundle".into(),
+                            message: e.to_string(),
+                        }
+                    }
+                };
+                let url = format!("{base}/v1/settle");
+                let agent = agent.clone();
+                tokio::task::spawn_blocking(move || post_settle(&agent, &url, &body))
+                    .await
+                    .unwrap_or_else(|e| Settle::Retry(format!("the HTTP task stopped: {e}")))
+            }
+        }
+    }
+}
+
+/// One `POST /v1/settle`, mapped by status and error code: 200 applied; 409 `replay`
+/// already applied; 408, 500 and 503 (and no answer at all) retried, as the service's
+/// documentation says re-submitting is safe after them; every other status refused.
+fn post_settle(agent: &ureq::Agent, url: &str, body: &[u8]) -> Settle {
+    let answer = agent
+        .post(url)
+        .set("Content-Type", "application/json")
+        .send_bytes(body);
+    let (status, response) = match answer {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(status, r)) => (status, r),
+        Err(e) => return Settle::Retry(format!("{url}: {}", one_line(&e.to_string()))),
+    };
+    let text = response.into_string().unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if status == 200 {
+        let settled = &json["settled"];
+        return Settle::Applied(format!(
+            "the liquidation of account {} (fee {}) through {url}",
+            settled["account_id"], settled["liquidator_fee"]
+        ));
+    }
+    let code = json["error"]["code"]
+        .as_str()
+        .unwrap_or("no_error_code")
+        .to_string();
+    let message = json["error"]["message"]
+        .as_str()
+        .map_or_else(|| one_line(&text), one_line);
+    match (status, code.as_str()) {
+        (409, "replay") => Settle::Replay,
+        (408 | 500 | 503, _) => Settle::Retry(format!("{url} answered {status} {code}: {message}")),
+        _ => Settle::Refused {
+            code: format!("{status} {code}"),
+            message,
+        },
     }
 }
 

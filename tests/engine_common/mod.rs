@@ -397,6 +397,12 @@ pub fn worker_args(bus: &[String], extra: &[&str]) -> Vec<String> {
 }
 
 pub fn keeper_args(bus: &[String], liquidator: u64, ledger_url: &str) -> Vec<String> {
+    keeper_args_settling(bus, liquidator, &["--ledger", ledger_url])
+}
+
+/// A keeper's flags with `settle` saying where it settles (`--ledger URL` or
+/// `--settle-url URL`).
+pub fn keeper_args_settling(bus: &[String], liquidator: u64, settle: &[&str]) -> Vec<String> {
     let mut v = vec!["keeper".to_string()];
     v.extend(bus.iter().cloned());
     v.extend([
@@ -404,10 +410,9 @@ pub fn keeper_args(bus: &[String], liquidator: u64, ledger_url: &str) -> Vec<Str
         s(keys()),
         "--liquidator".into(),
         liquidator.to_string(),
-        "--ledger".into(),
-        ledger_url.into(),
         "--allow-development".into(),
     ]);
+    v.extend(settle.iter().map(|x| x.to_string()));
     v
 }
 

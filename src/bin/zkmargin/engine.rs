@@ -9,7 +9,7 @@ use zkmargin_circuits::RiskParams;
 use zkmargin_engine::{
     bus::{Bus, BusSettings},
     engine::{self, EngineConfig},
-    keeper::{self, KeeperConfig},
+    keeper::{self, KeeperConfig, Settlement},
     metrics::{self, Metrics},
     names::{Names, DEFAULT_PREFIX},
     store::Store,
@@ -215,9 +215,14 @@ pub struct KeeperArgs {
     /// This liquidator's id at the venue (credited with the fees it wins).
     #[arg(long, value_name = "ID")]
     liquidator: u64,
-    /// The settlement ledger URL (sqlite://PATH or postgres://…), initialized by the operator.
+    /// Settle on this ledger directly (sqlite://PATH or postgres://…, initialized by
+    /// the operator). Give this or --settle-url.
+    #[arg(long, value_name = "URL", conflicts_with = "settle_url")]
+    ledger: Option<String>,
+    /// Settle through the venue's verification service instead:
+    /// `zkmargin-verifier serve --ledger …` at http://HOST:PORT (POST /v1/settle).
     #[arg(long, value_name = "URL")]
-    ledger: String,
+    settle_url: Option<String>,
     /// Bundles verified per batch (1..=4096).
     #[arg(long, value_name = "N", default_value_t = 64)]
     batch: usize,
@@ -438,6 +443,15 @@ pub fn run_keeper(args: KeeperArgs, _out: &Out) -> anyhow::Result<()> {
     if !(1..=4096).contains(&args.batch) {
         return Err(Usage(format!("--batch {} is outside 1..=4096", args.batch)).into());
     }
+    // One of the two: clap refuses both; neither is refused here, in one line.
+    let ledger_url = match (&args.ledger, &args.settle_url) {
+        (Some(url), None) => Some(url.clone()),
+        (None, Some(url)) => {
+            check_settle_url(url)?;
+            None
+        }
+        _ => return Err(Usage("give one of --ledger URL or --settle-url URL".into()).into()),
+    };
     args.bus.validate()?;
     let opened = args.trust.config(Some(args.keys.dir.clone())).open()?;
     if opened.trust.is_development() && !args.allow_development {
@@ -449,9 +463,15 @@ pub fn run_keeper(args: KeeperArgs, _out: &Out) -> anyhow::Result<()> {
     let verifier = Arc::new(opened.verifier);
     let say = say();
     rt()?.block_on(async {
-        let ledger = Ledger::open_existing(&args.ledger)
-            .await
-            .map_err(|e| anyhow::anyhow!("ledger {}: {e} ({})", args.ledger, e.code()))?;
+        let settlement = match &ledger_url {
+            Some(url) => {
+                let ledger = Ledger::open_existing(url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("ledger {url}: {e} ({})", e.code()))?;
+                Settlement::Ledger(Settler::new(verifier.clone(), ledger))
+            }
+            None => Settlement::service(args.settle_url.as_deref().unwrap_or_default()),
+        };
         let bus = args.bus.connect("keeper").await?;
         let metrics = args.bus.metrics(&say).await?;
         say(format!(
@@ -459,13 +479,14 @@ pub fn run_keeper(args: KeeperArgs, _out: &Out) -> anyhow::Result<()> {
             args.liquidator,
             bus.names.feed_filter(),
             args.batch,
-            args.ledger
+            ledger_url.clone().unwrap_or_else(|| settlement.describe())
         ));
         keeper::run(
             KeeperConfig {
                 bus,
                 liquidator: args.liquidator,
-                settler: Settler::new(verifier, ledger),
+                verifier,
+                settlement,
                 batch: args.batch,
                 say,
                 metrics,
@@ -475,4 +496,24 @@ pub fn run_keeper(args: KeeperArgs, _out: &Out) -> anyhow::Result<()> {
         .await?;
         Ok(())
     })
+}
+
+/// `--settle-url` is the base URL of a `zkmargin-verifier serve`: `http://HOST[:PORT]`.
+fn check_settle_url(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        let why = if url.starts_with("https://") {
+            "https is not built into the keeper: reach the service over http:// (a private network, or a TLS proxy beside the keeper)"
+        } else {
+            "give the service's base URL as http://HOST:PORT"
+        };
+        return Err(Usage(format!("--settle-url {url:?}: {why}")).into());
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
+        return Err(Usage(format!(
+            "--settle-url {url:?}: give the service's base URL as http://HOST:PORT, without a path (the keeper posts to /v1/settle)"
+        ))
+        .into());
+    }
+    Ok(())
 }
