@@ -136,6 +136,16 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let liquidation = liquidation_circuit();
     let mut g = c.benchmark_group("liquidation");
+    g.bench_function("synthesize", |b| {
+        b.iter(|| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            liquidation
+                .clone()
+                .generate_constraints(cs.clone())
+                .unwrap();
+            cs.finalize();
+        })
+    });
     g.bench_function("prove", |b| {
         b.iter(|| {
             Groth16::<Bn254>::create_random_proof_with_reduction(
