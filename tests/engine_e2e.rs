@@ -379,6 +379,33 @@ fn bad_flags_and_inputs_are_one_line_errors() {
         !dir.path().join("never.db").exists(),
         "a failed start created the store"
     );
+    // A ledger URL's password never reaches the terminal, even in the error (an
+    // invalid sslmode fails at once, without a server).
+    let out = std::process::Command::new(bin())
+        .args(keeper_args_settling(
+            &bus_args(NATS, "ok", 1000),
+            7,
+            &[
+                "--ledger",
+                "postgres://zk:hunter2@127.0.0.1:1/none?sslmode=bogus",
+            ],
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("zk:***@127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+/// Nine accounts with H(1) = 360 − 50·id USD, a report now at ETH 2,900 that puts ids 8
+/// and 9 in breach, and the venue holding the accounts.
+fn nine_accounts_two_breaching() -> (zkmargin_oracle::SignedReport, HashSet<u64>, Venue) {
+    let accounts = accounts(9, 50_000_000);
+    let report = report(now());
+    let breaching = breaching(&accounts, &report, 1_000_000);
+    assert_eq!(breaching, HashSet::from([8, 9]));
+    (report, breaching, Venue::new(accounts))
 }
 
 /// The write-back, confirmed on the ledger (`--ledger`): after a tick's liquidations
@@ -389,12 +416,7 @@ fn bad_flags_and_inputs_are_one_line_errors() {
 fn settled_liquidations_written_back_second_tick_liquidates_again() {
     require_nats();
     let prefix = unique_prefix("wb");
-    // H(1) = 360 − 50·id USD: ids 8 and 9 breach at ETH 2,900.
-    let accounts = accounts(9, 50_000_000);
-    let first = report(now());
-    let breaching1 = breaching(&accounts, &first, 1_000_000);
-    assert_eq!(breaching1, HashSet::from([8, 9]));
-    let venue = Venue::new(accounts);
+    let (first, breaching1, venue) = nine_accounts_two_breaching();
     let bus = bus_args(NATS, &prefix, 5_000);
     let mut procs = Procs::default();
     procs.spawn(
@@ -499,12 +521,7 @@ fn settled_liquidations_written_back_second_tick_liquidates_again() {
 fn a_keeper_settles_through_the_venue_service() {
     require_nats();
     let prefix = unique_prefix("svc");
-    // H(1) = 360 − 50·id USD: ids 8 and 9 breach at ETH 2,900.
-    let accounts = accounts(9, 50_000_000);
-    let tick = report(now());
-    let breaching = breaching(&accounts, &tick, 1_000_000);
-    assert_eq!(breaching, HashSet::from([8, 9]));
-    let venue = Venue::new(accounts);
+    let (tick, breaching, venue) = nine_accounts_two_breaching();
     let service = common_service::Server::spawn(common_service::Server::bare_command(
         &[
             "--keys",

@@ -23,6 +23,40 @@ pub enum Backend {
     Postgres,
 }
 
+/// `url` fit for a log line: the password of `scheme://user:password@host/…` and the
+/// value of a `password=` query parameter replaced by `***`; everything else as given.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some(parts) => parts,
+        None => return url.to_owned(),
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
 impl Backend {
     /// The backend a URL names.
     ///
@@ -136,4 +170,36 @@ pub(crate) fn commitment_from_hex(s: &str) -> Result<Commitment, SettleError> {
 /// A stored non-negative BIGINT.
 pub(crate) fn non_negative(what: &str, v: i64) -> Result<u64, SettleError> {
     u64::try_from(v).map_err(|_| SettleError::Corrupt(format!("{what} is negative ({v})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_hides_passwords_only() {
+        for (url, shown) in [
+            (
+                "postgres://zk:hunter2@db.internal:5432/ledger",
+                "postgres://zk:***@db.internal:5432/ledger",
+            ),
+            (
+                "postgresql://zk:p%40ss@db/ledger?sslmode=require&password=x2",
+                "postgresql://zk:***@db/ledger?sslmode=require&password=***",
+            ),
+            (
+                "postgres://zk@db/ledger?PASSWORD=x",
+                "postgres://zk@db/ledger?PASSWORD=***",
+            ),
+            ("postgres://db/ledger", "postgres://db/ledger"),
+            (
+                "sqlite:///var/lib/zk/ledger.db?mode=rwc",
+                "sqlite:///var/lib/zk/ledger.db?mode=rwc",
+            ),
+            ("sqlite://ledger.db", "sqlite://ledger.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 }

@@ -44,7 +44,7 @@ mod trust;
 mod tests;
 
 pub use apply::Applied;
-pub use db::Backend;
+pub use db::{redact_url, Backend};
 pub use error::SettleError;
 pub use events::{Event, EventKind};
 pub use invariants::InvariantReport;

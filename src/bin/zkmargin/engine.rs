@@ -18,7 +18,7 @@ use zkmargin_engine::{
 };
 use zkmargin_oracle::OracleConfig;
 use zkmargin_prover::AccountFile;
-use zkmargin_settlement::{Ledger, Settler};
+use zkmargin_settlement::{redact_url, Ledger, Settler};
 use zkmargin_verifier::VerifierConfig;
 
 use crate::{ui::Out, Usage};
@@ -295,7 +295,9 @@ pub fn run_engine(cmd: EngineCommand, out: &Out) -> anyhow::Result<()> {
                     Some(url) => Some(
                         Ledger::open_existing(url)
                             .await
-                            .map_err(|e| anyhow::anyhow!("ledger {url}: {e} ({})", e.code()))?,
+                            .map_err(|e| {
+                                anyhow::anyhow!("ledger {}: {e} ({})", redact_url(url), e.code())
+                            })?,
                     ),
                 };
                 let bus = args.bus.connect("engine").await?;
@@ -304,11 +306,11 @@ pub fn run_engine(cmd: EngineCommand, out: &Out) -> anyhow::Result<()> {
                 say(format!(
                     "engine: prefix {}, store {}, reports on {}, jobs on {}, settlements confirmed {}",
                     bus.names.prefix(),
-                    args.store,
+                    redact_url(&args.store),
                     bus.names.reports_subject(),
                     bus.names.jobs_filter(),
                     match &args.ledger {
-                        Some(url) => format!("on the ledger {url}"),
+                        Some(url) => format!("on the ledger {}", redact_url(url)),
                         None => "by the keepers' notices (no --ledger)".into(),
                     }
                 ));
@@ -348,8 +350,9 @@ pub fn run_engine(cmd: EngineCommand, out: &Out) -> anyhow::Result<()> {
                 store.close().await;
                 Ok::<_, anyhow::Error>(n)
             })?;
-            out.json(&serde_json::json!({ "ok": true, "imported": n, "store": args.store }))?;
-            out.line(format!("imported {n} accounts into {}", args.store));
+            let store = redact_url(&args.store);
+            out.json(&serde_json::json!({ "ok": true, "imported": n, "store": store }))?;
+            out.line(format!("imported {n} accounts into {store}"));
             Ok(())
         }
         EngineCommand::PublishReport(args) => {
@@ -465,9 +468,9 @@ pub fn run_keeper(args: KeeperArgs, _out: &Out) -> anyhow::Result<()> {
     rt()?.block_on(async {
         let settlement = match &ledger_url {
             Some(url) => {
-                let ledger = Ledger::open_existing(url)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("ledger {url}: {e} ({})", e.code()))?;
+                let ledger = Ledger::open_existing(url).await.map_err(|e| {
+                    anyhow::anyhow!("ledger {}: {e} ({})", redact_url(url), e.code())
+                })?;
                 Settlement::Ledger(Settler::new(verifier.clone(), ledger))
             }
             None => Settlement::service(args.settle_url.as_deref().unwrap_or_default()),
@@ -479,7 +482,9 @@ pub fn run_keeper(args: KeeperArgs, _out: &Out) -> anyhow::Result<()> {
             args.liquidator,
             bus.names.feed_filter(),
             args.batch,
-            ledger_url.clone().unwrap_or_else(|| settlement.describe())
+            ledger_url
+                .as_deref()
+                .map_or_else(|| settlement.describe(), redact_url)
         ));
         keeper::run(
             KeeperConfig {
