@@ -24,19 +24,17 @@
 //! PostgreSQL group prints why and is skipped. Run with `cargo bench --bench ledger`.
 
 use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sqlx::Connection;
 use zkmargin_circuits::Status;
-use zkmargin_settlement::{Ledger, OperatorKey, PinnedTrust, Settler};
+use zkmargin_settlement::{
+    redact_url, scratch::ScratchDatabase, Ledger, OperatorKey, PinnedTrust, Settler,
+};
 use zkmargin_verifier::{
     testkit::{Fixture, ProvenLiquidation},
     FixedClock, VerifiedLiquidation, Verifier,
@@ -116,8 +114,8 @@ enum Server {
 struct Db {
     url: String,
     _dir: Option<tempfile::TempDir>,
-    /// Admin URL and database name, to drop it.
-    postgres: Option<(String, String)>,
+    /// The PostgreSQL database, to drop it.
+    postgres: Option<ScratchDatabase>,
 }
 
 impl Server {
@@ -136,8 +134,8 @@ impl Server {
         .await;
         match probe {
             Ok(Ok(())) => Ok(server),
-            Ok(Err(e)) => Err(format!("{}: {e}", redacted(&admin))),
-            Err(_) => Err(format!("{}: no answer in 10 s", redacted(&admin))),
+            Ok(Err(e)) => Err(format!("{}: {e}", redact_url(&admin))),
+            Err(_) => Err(format!("{}: no answer in 10 s", redact_url(&admin))),
         }
     }
 
@@ -152,25 +150,11 @@ impl Server {
                 })
             }
             Server::Postgres { admin } => {
-                static N: AtomicU64 = AtomicU64::new(0);
-                let name = format!(
-                    "zkmargin_bench_{}_{}",
-                    std::process::id(),
-                    N.fetch_add(1, Ordering::Relaxed)
-                );
-                sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(admin).await?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&mut conn)
-                    .await?;
-                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await?;
+                let db = ScratchDatabase::create(admin, "zkmargin_bench").await?;
                 Ok(Db {
-                    url: with_database(admin, &name),
+                    url: db.url.clone(),
                     _dir: None,
-                    postgres: Some((admin.clone(), name)),
+                    postgres: Some(db),
                 })
             }
         }
@@ -181,13 +165,8 @@ impl Db {
     /// Removes the database: the temporary directory, or the PostgreSQL database (best
     /// effort).
     async fn drop(self) {
-        if let Some((admin, name)) = &self.postgres {
-            if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
-                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-            }
+        if let Some(db) = self.postgres {
+            db.drop_database().await;
         }
     }
 }
@@ -372,34 +351,6 @@ fn bench_ledger(c: &mut Criterion) {
     match rt.block_on(Server::postgres()) {
         Ok(server) => bench_backend(c, &rt, &world, "postgres", &server),
         Err(why) => eprintln!("ledger/postgres: skipped, no usable PostgreSQL server: {why}"),
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("URL with a scheme");
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
-    };
-    let authority = before_query.split('/').next().unwrap_or(before_query);
-    match query {
-        Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
-        None => format!("{scheme}://{authority}/{name}"),
-    }
-}
-
-/// `url` without its password, to print.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((user, host)) => {
-            let user = user.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}")
-        }
-        None => url.to_owned(),
     }
 }
 

@@ -644,38 +644,18 @@ mod tests {
             return;
         };
         rt().block_on(async {
-            use sqlx::Connection;
-            sqlx::any::install_default_drivers();
-            let name = format!("zkmargin_engine_store_{}", std::process::id());
-            let mut conn = sqlx::AnyConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("ZKMARGIN_TEST_POSTGRES_URL is set but the server refuses: {e}")
-                });
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            // The admin URL with its database replaced by the fresh one (the query,
-            // e.g. a socket `host=`, kept).
-            let (scheme, rest) = admin.split_once("://").expect("a URL with a scheme");
-            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let authority = path.split('/').next().unwrap_or(path);
-            let mut url = format!("{scheme}://{authority}/{name}");
-            if !query.is_empty() {
-                url = format!("{url}?{query}");
-            }
-            let store = Store::open(&url).await.unwrap();
+            let db = zkmargin_settlement::scratch::ScratchDatabase::create(
+                &admin,
+                "zkmargin_engine_store",
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!("ZKMARGIN_TEST_POSTGRES_URL is set but the server refuses: {e}")
+            });
+            let store = Store::open(&db.url).await.unwrap();
             changes_pending_and_write_back(store.clone()).await;
             store.close().await;
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            db.drop_database().await;
         });
     }
 

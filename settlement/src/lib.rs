@@ -37,6 +37,8 @@ mod invariants;
 mod ledger;
 mod operator;
 mod schema;
+#[cfg(any(test, feature = "testkit"))]
+pub mod scratch;
 mod settler;
 mod trust;
 

@@ -6,18 +6,14 @@
 
 use std::{
     io::Write,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Once, OnceLock,
-    },
+    sync::{Once, OnceLock},
 };
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
-use sqlx::Connection;
 use zkmargin_circuits::{Account, Commitment, Status};
-use zkmargin_settlement::{Ledger, OperatorKey, PinnedTrust, Summary};
+use zkmargin_settlement::{scratch::ScratchDatabase, Ledger, OperatorKey, PinnedTrust, Summary};
 use zkmargin_verifier::{
     testkit::{Fixture, ProvenLiquidation},
     ProofBundle,
@@ -118,7 +114,7 @@ pub fn proofs() -> &'static Proofs {
 pub struct Db {
     pub url: String,
     pub _dir: Option<tempfile::TempDir>,
-    pub postgres: Option<(String, String)>,
+    pub postgres: Option<ScratchDatabase>,
 }
 
 impl Db {
@@ -145,60 +141,25 @@ impl Db {
             });
             return None;
         };
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "zkmargin_svc_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but the server refuses: {e}"));
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("drop a stale test database");
-            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create a test database (the URL's role needs CREATEDB)");
-            conn.close().await.ok();
-        });
+        let db = rt
+            .block_on(ScratchDatabase::create(&admin, "zkmargin_svc"))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{POSTGRES_ENV} is set but the server refuses (its role needs CREATEDB): {e}"
+                )
+            });
         Some(Self {
-            url: with_database(&admin, &name),
+            url: db.url.clone(),
             _dir: None,
-            postgres: Some((admin, name)),
+            postgres: Some(db),
         })
     }
 
     /// Drops the PostgreSQL database (best effort).
     pub fn finish(self, rt: &tokio::runtime::Runtime) {
-        if let Some((admin, name)) = &self.postgres {
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
-                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                    let _ = conn.close().await;
-                }
-            });
+        if let Some(db) = self.postgres {
+            rt.block_on(db.drop_database());
         }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("URL with a scheme");
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
-    };
-    let authority = before_query.split('/').next().unwrap_or(before_query);
-    match query {
-        Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
-        None => format!("{scheme}://{authority}/{name}"),
     }
 }
 

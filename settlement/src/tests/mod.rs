@@ -15,22 +15,19 @@ mod safety;
 mod trust;
 mod worked_example;
 
-use std::{
-    io::Write,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Once,
-    },
-};
+use std::{io::Write, sync::Once};
 
-use sqlx::Connection;
 use zkmargin_circuits::{
     apply_liquidation, state_after, Account, Blinding, Commitment, Fr, LiquidationPublic,
     LiquidationRules, Prices, RiskParams, MARKETS, TOKENS,
 };
 use zkmargin_prover::choose_liquidation;
 
-use crate::{apply::LiquidationFacts, Ledger, OperatorKey, PinnedTrust};
+use crate::{
+    apply::LiquidationFacts,
+    scratch::{with_database, ScratchDatabase},
+    Ledger, OperatorKey, PinnedTrust,
+};
 
 /// The variable naming an admin URL of a PostgreSQL server the tests may create
 /// databases on.
@@ -46,7 +43,7 @@ pub(crate) const BTC: i64 = 100_000_000;
 pub(crate) struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
+    postgres: Option<ScratchDatabase>,
 }
 
 impl TestDb {
@@ -73,29 +70,17 @@ impl TestDb {
             });
             return None;
         };
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "zkmargin_test_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&admin)
+        let db = ScratchDatabase::create(&admin, "zkmargin_test")
             .await
-            .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but the server refuses: {e}"));
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("drop stale test database");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database (the URL's role needs CREATEDB)");
-        conn.close().await.ok();
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{POSTGRES_ENV} is set but the server refuses (its role needs CREATEDB): {e}"
+                )
+            });
         Some(Self {
-            url: with_database(&admin, &name),
+            url: db.url.clone(),
             _dir: None,
-            postgres: Some((admin, name)),
+            postgres: Some(db),
         })
     }
 
@@ -105,31 +90,10 @@ impl TestDb {
 
     /// Drops the PostgreSQL database (best effort).
     pub(crate) async fn finish(self) {
-        if let Some((admin, name)) = &self.postgres {
-            if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
-                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-            }
+        if let Some(db) = self.postgres {
+            db.drop_database().await;
         }
     }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("URL with a scheme");
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
-    };
-    let authority = before_query.split('/').next().unwrap_or(before_query);
-    let mut out = format!("{scheme}://{authority}/{name}");
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 /// Runs each named `async fn name(db: &TestDb)` as `name::sqlite` and `name::postgres`.
